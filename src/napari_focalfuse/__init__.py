@@ -1,0 +1,49 @@
+"""napari-focalfuse: deep focal stacking (all-in-focus image + decision map) for napari.
+
+The public API is imported lazily so that napari (which imports this package to read its
+manifest) starts without loading torch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FocalFuseError",
+    "FusionResult",
+    "TunedModel",
+    "finetune",
+    "fuse",
+    "load_weights",
+    "read_stack",
+    "render_focal_stack",
+]
+
+_LAZY = {
+    "fuse": "napari_focalfuse.core.fusion",
+    "FusionResult": "napari_focalfuse.core.fusion",
+    "finetune": "napari_focalfuse.core.training",
+    "TunedModel": "napari_focalfuse.core.training",
+    "load_weights": "napari_focalfuse.core.weights",
+    "render_focal_stack": "napari_focalfuse.core.synthetic",
+    "FocalFuseError": "napari_focalfuse.core.errors",
+    "read_stack": "napari_focalfuse.io.read",
+}
+
+if TYPE_CHECKING:
+    from .core.errors import FocalFuseError
+    from .core.fusion import FusionResult, fuse
+    from .core.synthetic import render_focal_stack
+    from .core.training import TunedModel, finetune
+    from .core.weights import load_weights
+    from .io.read import read_stack
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'napari_focalfuse' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Reading and writing focal stacks and results (no Qt, no napari)."""
