@@ -47,6 +47,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--steps", type=int, default=200, help="optimiser steps per epoch")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--input-noise", type=float, default=0.0, help="denoising variant")
+    parser.add_argument("--lr", type=float, default=1e-3)
     args = parser.parse_args()
 
     import torch
@@ -55,7 +57,7 @@ def main() -> None:
     model = FocalAutoencoder()
     config = TrainConfig(
         epochs=args.epochs, steps_per_epoch=args.steps, batch_size=16, patch_size=64,
-        lr=1e-3, lam=1.0, seed=args.seed, device="cpu",
+        lr=args.lr, lam=1.0, input_noise=args.input_noise, seed=args.seed, device="cpu",
     )  # fmt: skip
     start = time.time()
 

@@ -14,36 +14,107 @@ import torch.nn.functional as F
 from .model import DenseEncoder
 
 ENCODER_HALO = 8  # > receptive field of 5 convolutions (5 px) plus the neighbour difference
-TILE = 512  # feature maps are computed tile by tile so their memory does not grow with the image
+TILE = 256  # features are computed tile by tile: ~60 MB of feature maps whatever the image size
 
 
 def spatial_frequency(features: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) -> (B, 1, H, W): channel-summed squared left and upper differences."""
-    dx = F.pad((features[..., :, 1:] - features[..., :, :-1]).square().sum(1, keepdim=True), (1, 0))
-    dy = F.pad((features[..., 1:, :] - features[..., :-1, :]).square().sum(1, keepdim=True), (0, 0, 1, 0))
-    return dx + dy
+    """(B, C, H, W) -> (B, 1, H, W) float32: channel-summed squared left and upper differences.
+
+    Sums accumulate in float32 even when the features are bfloat16.
+    """
+    dx = (features[..., :, 1:] - features[..., :, :-1]).square().sum(1, keepdim=True, dtype=torch.float32)
+    dy = (features[..., 1:, :] - features[..., :-1, :]).square().sum(1, keepdim=True, dtype=torch.float32)
+    return F.pad(dx, (1, 0)) + F.pad(dy, (0, 0, 1, 0))
+
+
+def fast_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16 where the hardware runs it natively (AVX512-BF16/AMX CPUs, recent GPUs)."""
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    if device.type == "cpu":
+        try:
+            return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else torch.float32
+        except (AttributeError, RuntimeError):
+            return torch.float32
+    return torch.float32
 
 
 def box_mean(image: torch.Tensor, radius: int) -> torch.Tensor:
-    """Mean over a (2r+1)^2 window, shrinking at the borders; (B, 1, H, W) -> same shape."""
+    """Mean over a (2r+1)^2 window, shrinking at the borders; (B, 1, H, W) -> same shape.
+
+    Two 1-D passes (the border counts factorise too), ~3x faster than one 2-D pass at radius 5.
+    """
     if radius <= 0:
         return image
     k = 2 * radius + 1
-    return F.avg_pool2d(image, k, stride=1, padding=radius, count_include_pad=False)
+    image = F.avg_pool2d(image, (1, k), stride=1, padding=(0, radius), count_include_pad=False)
+    return F.avg_pool2d(image, (k, 1), stride=1, padding=(radius, 0), count_include_pad=False)
 
 
-def feature_gradient(encoder: DenseEncoder, grey: torch.Tensor, tile: int = TILE) -> torch.Tensor:
+class FeatureExtractor:
+    """Inference-only encoder that returns the spatial frequency of its features, fast on CPUs.
+
+    A dense layer's input is the concatenation of all earlier blocks, so its convolution is the
+    sum of one convolution per block: each block's contribution to every later layer is computed
+    at once (one wide convolution), added to the later layers' pre-activations, and the block's
+    spatial frequency is accumulated — the 64-channel feature stack is never built. Weights are
+    cast once (bfloat16 where the hardware runs it natively). Convolutions zero-pad, which only
+    touches the halo that tiling throws away (the image itself is reflect-padded once).
+    """
+
+    def __init__(
+        self,
+        encoder: DenseEncoder,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device = torch.device("cpu"),
+    ):
+        def cast(t: torch.Tensor) -> torch.Tensor:
+            return t.detach().to(device, dtype)
+
+        dense = list(encoder.dense)
+        sizes = [encoder.stem.out_channels] + [c.out_channels for c in dense]
+        starts = [sum(sizes[:k]) for k in range(len(sizes))]
+        self.dtype = dtype
+        self.stem = (cast(encoder.stem.weight), cast(encoder.stem.bias))
+        self.growth = sizes[1:]
+        self.bias = [cast(c.bias)[None, :, None, None] for c in dense]
+        # block k (stem = 0) feeds layers k..end: their weight columns for that block, stacked
+        self.fan_out = [
+            cast(torch.cat([dense[j].weight[:, starts[k] : starts[k] + sizes[k]] for j in range(k, len(dense))]))
+            for k in range(len(dense))
+        ]
+
+    @staticmethod
+    def _add_frequency(features: torch.Tensor, acc: torch.Tensor) -> None:
+        acc[..., :, 1:] += (features[..., :, 1:] - features[..., :, :-1]).square_().sum(1, dtype=torch.float32)
+        acc[..., 1:, :] += (features[..., 1:, :] - features[..., :-1, :]).square_().sum(1, dtype=torch.float32)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """(1, 1, H, W) grey -> (1, 1, H, W) float32 spatial frequency of the 64 features."""
+        acc = torch.zeros((1, *x.shape[-2:]), dtype=torch.float32, device=x.device)
+        block = F.conv2d(x.to(self.dtype), *self.stem, padding=1).relu_()
+        self._add_frequency(block, acc)
+        pending = None  # pre-activations of the layers not computed yet
+        for k, weight in enumerate(self.fan_out):
+            out = F.conv2d(block, weight, padding=1)
+            pending = out if pending is None else pending[:, self.growth[k - 1] :].add_(out)
+            block = (pending[:, : self.growth[k]] + self.bias[k]).relu_()
+            self._add_frequency(block, acc)
+        return acc[:, None]
+
+
+def feature_gradient(extractor: FeatureExtractor, grey: torch.Tensor, tile: int = TILE) -> torch.Tensor:
     """Un-windowed feature gradient of a (1, 1, H, W) image, computed in overlapping tiles."""
     _, _, h, w = grey.shape
-    out = torch.empty((1, 1, h, w), dtype=torch.float32, device=grey.device)
     halo = ENCODER_HALO
+    mode = "reflect" if min(h, w) > halo else "replicate"
+    padded = F.pad(grey, (halo, halo, halo, halo), mode=mode)
+    out = torch.empty((1, 1, h, w), dtype=torch.float32, device=grey.device)
     for y0 in range(0, h, tile):
         for x0 in range(0, w, tile):
             y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
-            ya, xa = max(0, y0 - halo), max(0, x0 - halo)
-            yb, xb = min(h, y1 + halo), min(w, x1 + halo)
-            sf = spatial_frequency(encoder(grey[..., ya:yb, xa:xb]))
-            out[..., y0:y1, x0:x1] = sf[..., y0 - ya : y1 - ya, x0 - xa : x1 - xa].float()
+            sf = extractor(padded[..., y0 : y1 + 2 * halo, x0 : x1 + 2 * halo])
+            out[..., y0:y1, x0:x1] = sf[..., halo:-halo, halo:-halo]
     return out
 
 
@@ -55,31 +126,33 @@ def laplacian_magnitude(grey: torch.Tensor) -> torch.Tensor:
 
 
 def slice_activity(
-    grey: np.ndarray,
+    grey: torch.Tensor | np.ndarray,
     method: str,
-    encoder: DenseEncoder | None,
+    encoder: FeatureExtractor | DenseEncoder | None,
     radius: int,
     scale: int,
     device: torch.device,
-) -> np.ndarray:
-    """Activity map (H, W) float32 of one grey slice in [0, 1].
+) -> torch.Tensor:
+    """Activity map (H, W) float32 of one grey slice in [0, 1], on ``device``.
 
     ``scale`` > 1 computes the measure on a ``scale``-times down-sampled image (area average,
     which also averages sensor noise) and up-samples the result; ``radius`` is in full-resolution
     pixels.
     """
+    if isinstance(grey, np.ndarray):
+        grey = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32))
+    if isinstance(encoder, DenseEncoder):
+        encoder = FeatureExtractor(encoder, device=device)
     h, w = grey.shape
     with torch.inference_mode():
-        x = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32))[None, None].to(device)
+        x = grey.to(device=device, dtype=torch.float32)[None, None]
         if scale > 1:
             x = F.avg_pool2d(x, scale, ceil_mode=True)
+        r = max(1, round(radius / scale)) if radius > 0 else 0
         if method == "deep":
-            act = feature_gradient(encoder, x)
-            act = box_mean(act, max(1, round(radius / scale)))
+            act = box_mean(feature_gradient(encoder, x), max(r, 1))
         else:
-            act = laplacian_magnitude(x)
-            if radius > 0:
-                act = box_mean(act, max(1, round(radius / scale)))
+            act = box_mean(laplacian_magnitude(x), r)
         if scale > 1:
             act = F.interpolate(act, size=(h, w), mode="bilinear", align_corners=False)
-        return act[0, 0].cpu().numpy()
+        return act[0, 0]

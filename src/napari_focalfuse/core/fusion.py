@@ -5,10 +5,8 @@ running maps are updated: the best activity so far, its slice index (the decisio
 when seams are softened — a running, re-normalised weighted sum of the slices. Memory is
 therefore a handful of single-slice maps whatever the number of slices.
 
-Soft weights are ``activity ** sharpness`` normalised over slices (an online softmax of the
-log-activity): where one slice is clearly sharpest it dominates and the result is that slice's
-pixel; where several are equally sharp (flat areas, between two focal planes) they are
-averaged, which also averages their sensor noise — the only way to beat picking pixels.
+With ``soften`` the slices are then blended rather than picked (see blending.py): a second,
+encoder-free pass averages the slices that agree with the sharpest content within the noise.
 """
 
 from __future__ import annotations
@@ -19,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from .blending import SoftAccumulator, agreement_blend, noise_sigma
 from .decision import verify_consistency
 from .errors import Cancelled, FocalFuseError
 from .luminance import LuminanceScaler
-from .stack import as_stack, read_slice
+from .slices import SliceSource
+from .stack import as_stack
 
 METHODS = ("deep", "laplacian")
 
@@ -55,7 +55,7 @@ class FuseOptions:
     scale: int = 1  # activity computed on slices down-sampled this many times
     consistency: bool = True
     soften: bool = True
-    sharpness: float = 8.0  # exponent of the soft weights; higher = closer to a hard pick
+    sharpness: float = 16.0  # exponent of the soft weights; higher = closer to a hard pick
 
     def check(self) -> None:
         if self.method not in METHODS:
@@ -64,33 +64,12 @@ class FuseOptions:
             raise FocalFuseError("window must be >= 0, scale >= 1 and sharpness > 0.")
 
 
-class _SoftAccumulator:
-    """Online normalised sum of slices weighted by exp(log-weight), stable for any count."""
-
-    def __init__(self, shape: tuple[int, ...]):
-        self.m = None
-        self.s = None
-        self.num = np.zeros(shape, np.float32)
-
-    def add(self, logw: np.ndarray, slice_: np.ndarray) -> None:
-        if self.m is None:
-            self.m = logw.copy()
-            self.s = np.ones_like(logw)
-            self.num += slice_
-            return
-        m_new = np.maximum(self.m, logw)
-        old = np.exp(self.m - m_new)
-        new = np.exp(logw - m_new)
-        self.s = self.s * old + new
-        if slice_.ndim == 3:
-            old, new = old[..., None], new[..., None]
-        self.num *= old
-        self.num += new * slice_
-        self.m = m_new
-
-    def result(self) -> np.ndarray:
-        s = self.s[..., None] if self.num.ndim == 3 else self.s
-        return self.num / s
+def auto_scale(height: int, width: int, target_pixels: int = 150_000) -> int:
+    """Down-sampling (a power of two) that leaves the features ~``target_pixels`` or more."""
+    scale = 1
+    while height * width / (2 * scale) ** 2 >= target_pixels:
+        scale *= 2
+    return scale
 
 
 def _cast_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -108,14 +87,11 @@ def _check_finite(slice_: np.ndarray, z: int) -> None:
         )
 
 
-def _gather(stack: Any, mask: np.ndarray, out: np.ndarray, where: np.ndarray | None = None) -> None:
-    """out[p] = stack[mask[p]][p] for the pixels in ``where`` (all when None), one slice at a time."""
-    names = mask if where is None else np.where(where, mask, -1)
-    for z in np.unique(names):
-        if z < 0:
-            continue
-        sel = names == z
-        out[sel] = read_slice(stack, int(z))[sel]
+def _gather(read: Callable[[int], np.ndarray], mask: np.ndarray, out: np.ndarray) -> None:
+    """out[p] = slice mask[p] at p, reading one slice at a time."""
+    for z in np.unique(mask):
+        sel = mask == z
+        out[sel] = read(int(z))[sel]
 
 
 def fuse(
@@ -123,76 +99,115 @@ def fuse(
     method: str = "deep",
     weights: Any = None,
     *,
-    window: int = 5,
-    scale: int = 1,
-    consistency: bool = True,
-    soften: bool = True,
-    sharpness: float = 8.0,
+    window: int | None = None,
+    scale: int | str = "auto",
+    consistency: bool | None = None,
+    soften: bool | None = None,
+    sharpness: float = 16.0,
     z_step: float | None = None,
     z_unit: str = "µm",
     device: str = "auto",
+    precision: str = "auto",
     progress: FuseProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> FusionResult:
     """Fuse a focal stack (Z, Y, X) or (Z, Y, X, C) into one all-in-focus image.
 
+    ``window``, ``consistency`` and ``soften`` left at None take the method's own defaults:
+    the deep method windows (radius 5), verifies and blends; "laplacian" is the paper's
+    baseline as published (pixel-wise |Laplacian| argmax, none of the three).
     ``weights`` (deep method only) is ``None`` for the shipped model, a weights file, a model,
-    or a :class:`~napari_focalfuse.core.training.TunedModel`. With ``soften=False`` every fused
-    pixel is exactly that pixel of the slice the decision map names.
+    or a :class:`~napari_focalfuse.core.training.TunedModel`. ``scale`` down-samples slices
+    before measuring activity ("auto" keeps ~0.15 MP per slice, so big frames stay fast).
+    With ``soften=False`` every fused pixel is exactly that pixel of the slice the map names.
+    ``precision`` "auto" runs the network in bfloat16 where the hardware supports it natively,
+    "float32" always in full precision.
     """
-    options = FuseOptions(method, window, scale, consistency, soften, sharpness)
-    options.check()
+    import torch
+
+    from .activity import FeatureExtractor, fast_dtype, slice_activity
+    from .device import pick_device
+
     stack = as_stack(stack)
     n, h, w = stack.shape[:3]
+    deep_defaults = method == "deep"
+    window = (5 if deep_defaults else 0) if window is None else window
+    consistency = deep_defaults if consistency is None else consistency
+    soften = deep_defaults if soften is None else soften
+    if scale == "auto":
+        scale = auto_scale(h, w)
+    options = FuseOptions(method, window, int(scale), consistency, soften, sharpness)
+    options.check()
     dtype = np.dtype(stack.dtype)
 
     encoder = None
-    torch_device = None
     if method == "deep":
-        from .device import pick_device
         from .weights import resolve_model
 
-        torch_device = pick_device(device)
-        encoder = resolve_model(weights).encoder.to(torch_device).eval()
+        dev = pick_device(device)
+        encoder = resolve_model(weights).encoder
     else:
-        from .device import pick_device
+        dev = pick_device("cpu" if device == "auto" else device)
 
-        torch_device = pick_device("cpu" if device == "auto" else device)
+    if precision not in ("auto", "float32", "bfloat16"):
+        raise FocalFuseError(f"Unknown precision '{precision}'; use auto, float32 or bfloat16.")
+    net_dtype = {"auto": fast_dtype(dev), "float32": torch.float32, "bfloat16": torch.bfloat16}[precision]
+    if encoder is not None:  # weights are copied (cast): the caller's model is left untouched
+        encoder = FeatureExtractor(encoder, net_dtype, dev)
 
-    from .activity import slice_activity
+    source = SliceSource(stack)
+    scaler = LuminanceScaler.fit(stack, read=source.get)  # decoded slices stay for the passes
+    best = torch.full((h, w), -torch.inf, device=dev)
+    mask = torch.zeros((h, w), dtype=torch.int16 if n < 32768 else torch.int32, device=dev)
+    soft = SoftAccumulator() if soften else None
+    floor = None  # activity floor: below it a slice counts as featureless
+    sigma = np.inf  # sensor noise, from the blurriest (least textured) slice
+    total = 2 * n if soften else n
 
-    scaler = LuminanceScaler.fit(stack)
-    best = np.full((h, w), -np.inf, np.float32)
-    mask = np.zeros((h, w), np.int16 if n < 32768 else np.int32)
-    acc = _SoftAccumulator(stack.shape[1:]) if soften else None
-    # activity floor: below it a slice counts as featureless, so flat areas blend evenly
-    floor = None
-    for z in range(n):
+    def read(z: int) -> torch.Tensor:
         if should_stop is not None and should_stop():
             raise Cancelled("fusion cancelled")
-        sl = read_slice(stack, z)
+        sl = source.get(z, ahead=z + 1)
         if sl.shape != stack.shape[1:]:
             raise FocalFuseError(f"Slice {z} has shape {sl.shape}, expected {stack.shape[1:]}.")
         _check_finite(sl, z)
-        act = slice_activity(scaler(sl), method, encoder, window, scale, torch_device)
-        better = act > best
-        best[better] = act[better]
-        mask[better] = z
-        if acc is not None:
-            if floor is None:
-                floor = np.float32(max(float(np.median(act)) * 1e-3, 1e-12))
-            acc.add(sharpness * np.log(act + floor), sl.astype(np.float32, copy=False))
-        if progress is not None:
-            progress(z + 1, n)
+        return torch.from_numpy(_native(sl)).to(dev).float()
 
-    raw = mask
-    if consistency:
-        mask = verify_consistency(mask).astype(raw.dtype, copy=False)
+    with source, torch.inference_mode():
+        for z in range(n):
+            values = read(z)
+            grey = scaler.torch(values)
+            act = slice_activity(grey, method, encoder, window, options.scale, dev)
+            better = act > best
+            best = torch.maximum(best, act)
+            mask.masked_fill_(better, z)
+            if soft is not None:
+                sigma = min(sigma, noise_sigma(grey))
+                if floor is None:
+                    floor = max(float(act.flatten()[::7].quantile(0.1)), 1e-12)
+                soft.add(act.add_(floor).log_().mul_(sharpness), values)
+            if progress is not None:
+                progress(z + 1, total)
+        if soft is not None:
+            blended = agreement_blend(
+                read, n, soft.result(), scaler.torch, sigma,
+                on_slice=None if progress is None else lambda z: progress(n + z + 1, total),
+            )  # fmt: skip
+            fused = _cast_like(blended.cpu().numpy(), dtype)
+        mask = mask.cpu().numpy()
+        if consistency:
+            mask = verify_consistency(mask, scale=options.scale).astype(mask.dtype, copy=False)
+        if not soften:
+            fused = np.empty(stack.shape[1:], dtype)
+            _gather(source.get, mask, fused)
+    return FusionResult(
+        fused=fused, mask=mask, method=method, z_step=z_step, z_unit=z_unit if z_step else "slice"
+    )
 
-    if acc is not None:
-        fused = _cast_like(acc.result(), dtype)
-        _gather(stack, mask, fused, where=mask != raw)  # follow the verified map where it moved
-    else:
-        fused = np.empty(stack.shape[1:], dtype)
-        _gather(stack, mask, fused)
-    return FusionResult(fused=fused, mask=mask, method=method, z_step=z_step, z_unit=z_unit if z_step else "slice")
+
+def _native(values: np.ndarray) -> np.ndarray:
+    """A slice torch.from_numpy accepts without copying twice or warning: native byte order,
+    contiguous, writable (torch warns on read-only memory maps), uint16/float64 as float32."""
+    if values.dtype == np.uint16 or values.dtype == np.float64 or not values.dtype.isnative:
+        return values.astype(np.float32)
+    return np.require(values, requirements=["C", "W"])

@@ -7,6 +7,7 @@ comparable, and 12-bit data in uint16 or arbitrary float ranges feed the network
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,14 +31,24 @@ class LuminanceScaler:
     hi: float
 
     @classmethod
-    def fit(cls, stack: Any, max_slices: int = 8, max_pixels: int = 250_000) -> LuminanceScaler:
-        """Robust range (0.05 / 99.95 percentiles) from a few slices, each sub-sampled."""
+    def fit(
+        cls,
+        stack: Any,
+        max_slices: int = 8,
+        max_pixels: int = 250_000,
+        read: Callable[[int], np.ndarray] | None = None,
+    ) -> LuminanceScaler:
+        """Robust range (0.05 / 99.95 percentiles) from a few slices, each sub-sampled.
+
+        ``read(z)`` replaces ``stack[z]`` (e.g. a cache that keeps what it decoded).
+        """
         n = stack.shape[0]
         picks = np.unique(np.linspace(0, n - 1, min(n, max_slices)).round().astype(int))
         step = max(1, int(np.sqrt(stack.shape[1] * stack.shape[2] / max_pixels)))
         samples = []
         for z in picks:
-            lum = luminance(np.asarray(stack[z])[::step, ::step])
+            whole = read(int(z)) if read is not None else np.asarray(stack[z])
+            lum = luminance(whole[::step, ::step])
             samples.append(lum[np.isfinite(lum)].ravel())
         values = np.concatenate(samples)
         if values.size == 0:
@@ -53,3 +64,11 @@ class LuminanceScaler:
         lum = luminance(slice_)
         out = (lum - self.lo) * (1.0 / (self.hi - self.lo))
         return np.clip(out, 0.0, 1.0, out=out)
+
+    def torch(self, slice_: "torch.Tensor") -> "torch.Tensor":
+        """Same as calling the scaler, for a (Y, X[, C]) tensor already in float32."""
+        import torch
+
+        if slice_.ndim == 3:
+            slice_ = slice_[..., :3] @ torch.as_tensor(LUMA, device=slice_.device)
+        return ((slice_ - self.lo) * (1.0 / (self.hi - self.lo))).clamp_(0.0, 1.0)

@@ -48,12 +48,16 @@ def render_focal_stack(
     noise: float = 0.005,
     levels: int = 24,
     seed: int = 0,
+    depth_of_field: float = 1.0,
 ) -> RenderedStack:
     """Render ``n_slices`` slices focused at evenly spaced depths.
 
     ``image`` is (Y, X) or (Y, X, C) in [0, 1] (integers are scaled), ``disparity`` (Y, X) with
     larger = nearer. ``max_blur`` is the Gaussian sigma (px) for a depth difference spanning the
     whole scene; ``noise`` the standard deviation of added Gaussian sensor noise.
+    ``depth_of_field`` is the depth range, in slice steps, that each slice renders sharp (the
+    circle of confusion stays under a pixel there): 1 is a well-sampled capture whose step equals
+    the depth of field, 0 a pure thin lens where only the exact focal plane is sharp.
     """
     img = np.asarray(image)
     if np.issubdtype(img.dtype, np.integer):
@@ -64,6 +68,7 @@ def render_focal_stack(
     focus = (np.arange(n_slices) + 0.5) / n_slices
     centers = (np.arange(levels) + 0.5) / levels
     layer = np.clip((d * levels).astype(int), 0, levels - 1)
+    half_dof = depth_of_field / (2 * n_slices)
     rng = np.random.default_rng(seed)
 
     slices = []
@@ -73,7 +78,7 @@ def render_focal_stack(
             behind_and_near = (layer >= level).astype(np.float32)
             if not behind_and_near.any():
                 break
-            sigma = max_blur * abs(centers[level] - f)
+            sigma = max_blur * max(0.0, abs(centers[level] - f) - half_dof)
             alpha = _blur(behind_and_near, sigma)
             colour = _blur(img * (behind_and_near[..., None] if img.ndim == 3 else behind_and_near), sigma)
             a = alpha[..., None] if img.ndim == 3 else alpha

@@ -23,6 +23,19 @@ def check_writable(path: str | os.PathLike, overwrite: bool) -> Path:
     return path
 
 
+def _final_mode(path: Path) -> int:
+    """Permissions the result should get: the replaced file's, else the usual 0o666 & ~umask.
+
+    (mkstemp creates its file 0o600, which would silently make results private.)
+    """
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is fsynced and renamed onto it."""
@@ -34,6 +47,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -1,0 +1,65 @@
+"""What the widgets run in a worker thread, with expected failures turned into outcomes.
+
+A ``FocalFuseError`` (bad input, its message written for the user) or a cancellation is an
+ordinary outcome shown as a notification, not an exception: raised in a worker it would reach
+napari's error handler and open a traceback. Unexpected exceptions still propagate (bugs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Outcome:
+    value: Any = None  # FusionResult or TunedModel
+    error: str | None = None  # one sentence for the user
+    cancelled: bool = False
+
+
+@dataclass
+class FuseJob:
+    """A call of :func:`napari_focalfuse.fuse` with everything captured on the GUI thread."""
+
+    stack: Any
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def run(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Outcome:
+        from ..core.errors import Cancelled, FocalFuseError
+        from ..core.fusion import fuse
+
+        try:
+            result = fuse(self.stack, progress=progress, should_stop=should_stop, **self.options)
+        except Cancelled:
+            return Outcome(cancelled=True)
+        except FocalFuseError as exc:
+            return Outcome(error=str(exc))
+        return Outcome(value=result)
+
+
+@dataclass
+class TrainJob:
+    """A call of :func:`napari_focalfuse.finetune`; stopping is not an error, it returns a model."""
+
+    stack: Any
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def run(
+        self,
+        progress: Callable[[int, int, int, float], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Outcome:
+        from ..core.errors import FocalFuseError
+        from ..core.training import finetune
+
+        try:
+            tuned = finetune(self.stack, progress=progress, should_stop=should_stop, **self.options)
+        except FocalFuseError as exc:
+            return Outcome(error=str(exc))
+        return Outcome(value=tuned)

@@ -1,0 +1,53 @@
+"""Cheap checks of whether a path is a focal stack, done before anything is read.
+
+napari asks every reader in turn; claiming a plain 2-D or RGB picture would hijack ordinary
+images, so only multi-slice TIFFs, folders of two or more images (or of one multi-slice TIFF)
+and lists of two or more images are accepted. A TIFF is judged from its header (series
+shape), never its pixels.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..io.formats import images_in, is_image, is_tiff, natural_key
+
+PathOrPaths = str | os.PathLike | Sequence[str | os.PathLike]
+
+
+def tiff_has_slices(path: Path) -> bool:
+    """True when the TIFF's first series has an axis besides Y, X and colour with several entries."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            shape, axes = series.shape, series.axes
+    except Exception:  # not a TIFF we can even parse: leave it to other readers
+        return False
+    return any(n > 1 for n, a in zip(shape, axes) if a not in "YXS")
+
+
+def stack_paths(path: PathOrPaths) -> list[Path] | None:
+    """The path(s) to hand to ``read_stack`` if this looks like a focal stack, else None."""
+    if isinstance(path, (str, os.PathLike)):
+        paths = [Path(path)]
+    else:
+        paths = [Path(p) for p in path]
+    if not paths:
+        return None
+    if len(paths) > 1:
+        if all(is_image(p) for p in paths):
+            return sorted(paths, key=natural_key)
+        return None
+    single = paths[0]
+    if single.is_dir():
+        files = images_in(single)
+        if len(files) >= 2 or (len(files) == 1 and is_tiff(files[0]) and tiff_has_slices(files[0])):
+            return [single]
+        return None
+    if single.is_file() and is_tiff(single) and tiff_has_slices(single):
+        return [single]
+    return None

@@ -1,0 +1,368 @@
+"""Batch fusion: many focal stacks, each read -> fused -> written as one dask task.
+
+A stack is the unit of work (never split across tasks): fusion streams its slices, so one task
+needs memory for a few slice-sized maps only, and tasks are independent. Locally they run on
+dask's threaded (default) or process scheduler; ``scheduler="tcp://host:port"`` sends them to an
+existing ``dask.distributed`` cluster. A failing stack records its one-sentence error and the
+others still complete. No Qt or napari here; dask and torch are imported only when used.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LOCAL_SCHEDULERS = ("threads", "processes", "synchronous")
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """One stack to fuse: a TIFF path, a folder, or a group of slice files, and its output name."""
+
+    name: str
+    source: str | tuple[str, ...]
+    problem: str | None = None  # known before reading (e.g. a glob that matched nothing)
+
+    @property
+    def label(self) -> str:
+        """What the user gave, for reports."""
+        if isinstance(self.source, tuple):
+            return str(Path(self.source[0]).parent / "*") if self.source else self.name
+        return self.source
+
+
+@dataclass
+class BatchItem:
+    """Outcome of one stack; ``error`` is a sentence for the user when ``ok`` is False."""
+
+    input: str
+    fused_path: str | None
+    mask_path: str | None
+    ok: bool
+    error: str | None = None
+    seconds: float = 0.0
+    shape: tuple[int, ...] = field(default_factory=tuple)
+
+
+# ---------------------------------------------------------------- expanding the inputs
+
+
+def _is_stack_tiff(path: Path) -> bool:
+    """A TIFF holding several planes (a stack on its own), as opposed to one slice."""
+    from .io.formats import is_tiff
+
+    if not is_tiff(path):
+        return False
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(path) as tf:
+            series = tf.series[0]
+            axes, shape = series.axes, tuple(series.shape)
+    except Exception:  # noqa: BLE001 - unreadable: read_stack reports it as this stack's error
+        return True
+    if axes in ("YX", "YXS"):
+        return False
+    return not (axes in ("SYX", "CYX") and shape[0] in (3, 4))
+
+
+def _folder_specs(folder: Path) -> list[StackSpec]:
+    """A folder of slices is one stack; a folder of TIFF stacks and/or stack folders is many."""
+    from .io.formats import images_in
+
+    images = images_in(folder)
+    if images and not all(_is_stack_tiff(p) for p in images):
+        return [StackSpec(folder.resolve().name, str(folder))]
+    specs = [StackSpec(p.stem, str(p)) for p in images]
+    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    specs += [StackSpec(p.name, str(p)) for p in subfolders if images_in(p)]
+    return specs or [StackSpec(folder.resolve().name, str(folder))]  # read_stack says what is wrong
+
+
+def _glob_specs(pattern: str) -> list[StackSpec]:
+    """Folders and multi-page TIFFs matched are stacks each; single images form one stack."""
+    from .io.formats import is_image, natural_key
+
+    matches = sorted((Path(p) for p in glob.glob(pattern)), key=natural_key)
+    if not matches:
+        return [StackSpec(Path(pattern).stem or "stack", pattern, f"{pattern} matches no files.")]
+    specs: list[StackSpec] = []
+    slices: list[Path] = []
+    for path in matches:
+        if path.is_dir():
+            specs.extend(_folder_specs(path))
+        elif _is_stack_tiff(path):
+            specs.append(StackSpec(path.stem, str(path)))
+        elif is_image(path):
+            slices.append(path)
+    if slices:
+        parents = {p.resolve().parent for p in slices}
+        name = parents.pop().name if len(parents) == 1 else slices[0].stem
+        specs.append(StackSpec(name, tuple(str(p) for p in slices)))
+    if not specs:
+        return [StackSpec(Path(pattern).stem or "stack", pattern, f"{pattern} matches no images.")]
+    return specs
+
+
+def _unique_names(specs: list[StackSpec]) -> list[StackSpec]:
+    """Two stacks named alike would write the same files: number the later ones."""
+    seen: dict[str, int] = {}
+    out = []
+    for spec in specs:
+        count = seen.get(spec.name, 0) + 1
+        seen[spec.name] = count
+        name = spec.name if count == 1 else f"{spec.name}-{count}"
+        out.append(StackSpec(name, spec.source, spec.problem))
+    return out
+
+
+def expand_inputs(inputs: Sequence[str | os.PathLike] | str | os.PathLike) -> list[StackSpec]:
+    """Turn TIFF paths, folders, globs and folders of stack folders into one spec per stack.
+
+    Paths that do not exist are kept, so the stack reports "no such file" instead of vanishing.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    specs: list[StackSpec] = []
+    for item in inputs:
+        text = os.fspath(item)
+        path = Path(text)
+        if path.is_dir():
+            specs.extend(_folder_specs(path))
+        elif not path.exists() and _GLOB_CHARS & set(text):
+            specs.extend(_glob_specs(text))
+        else:
+            specs.append(StackSpec(path.stem or text, text))
+    return _unique_names(specs)
+
+
+# ---------------------------------------------------------------- one task
+
+
+def cpu_count() -> int:
+    """Cores this process may use (the affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _task_threads(concurrent: int | None) -> int:
+    """Torch threads per task so that tasks x threads <= cores."""
+    if concurrent is None:  # on a distributed worker: share its cores among its task slots
+        try:
+            from distributed import get_worker
+
+            concurrent = get_worker().state.nthreads
+        except Exception:  # noqa: BLE001 - not on a worker, or an older distributed
+            concurrent = 1
+    return max(1, cpu_count() // max(1, int(concurrent)))
+
+
+def memory_workers(specs: Sequence[StackSpec], limit: int, method: str = "deep", scale: Any = 1) -> int:
+    """At most ``limit`` concurrent stacks, fewer when the largest would not fit in RAM that many times.
+
+    Uses the readers' own estimate (io.limits.fusion_bytes) on headers only; ``scale`` "auto"
+    counts as 1 (an upper bound). Unreadable stacks are skipped here and report their error later.
+    """
+    from .io.limits import available_memory, fusion_bytes
+    from .io.read import read_stack
+
+    factor = scale if isinstance(scale, int) else 1
+    need = 0
+    for spec in specs:
+        if spec.problem:
+            continue
+        try:
+            stack, _ = read_stack(list(spec.source) if isinstance(spec.source, tuple) else spec.source)
+        except Exception:  # noqa: BLE001, S112 - the task itself reports it
+            continue
+        need = max(need, fusion_bytes(tuple(stack.shape), stack.dtype, method, factor))
+        close = getattr(stack, "close", None)
+        if callable(close):
+            close()
+    if need == 0:
+        return limit
+    return max(1, min(limit, available_memory() // need))
+
+
+def _one_sentence(exc: BaseException) -> str:
+    from .core.errors import FocalFuseError
+
+    if isinstance(exc, FocalFuseError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "Not enough memory to fuse this stack; use fewer workers, a larger scale or a crop."
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return f"Unexpected {type(exc).__name__}: {exc}"
+
+
+def fuse_one(
+    spec: StackSpec,
+    fused_path: str,
+    mask_path: str,
+    *,
+    overwrite: bool = False,
+    concurrent: int | None = 1,
+    fuse_kwargs: dict[str, Any] | None = None,
+) -> BatchItem:
+    """Read, fuse and atomically write one stack; every failure becomes ``BatchItem.error``."""
+    start = time.perf_counter()
+    item = BatchItem(spec.label, fused_path, mask_path, ok=False)
+    stack = None
+    try:
+        from .core.errors import FocalFuseError
+
+        if spec.problem:
+            raise FocalFuseError(spec.problem)
+        for path in (fused_path, mask_path):
+            if Path(path).exists() and not overwrite:
+                raise FocalFuseError(f"{path} already exists; pass overwrite=True to replace it.")
+        import torch
+
+        from .core.fusion import fuse
+        from .io.read import read_stack
+        from .io.write import write_decision_map, write_image
+
+        torch.set_num_threads(_task_threads(concurrent))
+        source = list(spec.source) if isinstance(spec.source, tuple) else spec.source
+        stack, meta = read_stack(source)
+        kwargs = dict(fuse_kwargs or {})
+        if kwargs.get("z_step") is None and meta.get("z_step"):
+            kwargs["z_step"] = meta["z_step"]
+            kwargs.setdefault("z_unit", meta.get("z_unit") or "µm")
+        result = fuse(stack, **kwargs)
+        extra = {"pixel_size": meta.get("pixel_size")}
+        write_image(fused_path, result.fused, overwrite=overwrite, **extra)
+        write_decision_map(
+            mask_path, result.mask, stack.shape[0], overwrite=overwrite,
+            z_step=result.z_step, z_unit=result.z_unit, **extra,
+        )
+        item.ok, item.shape = True, tuple(int(n) for n in stack.shape)
+    except Exception as exc:  # noqa: BLE001 - one stack's failure must not stop the batch
+        item.error = _one_sentence(exc)
+    finally:
+        close = getattr(stack, "close", None)
+        if callable(close):
+            close()
+    item.seconds = time.perf_counter() - start
+    return item
+
+
+# ---------------------------------------------------------------- the batch
+
+
+def _run_local(tasks: list, scheduler: str, workers: int, on_done: Callable | None) -> list:
+    import dask
+    from dask.callbacks import Callback
+
+    def posttask(key, result, dsk, state, worker_id):  # runs in the scheduling thread
+        if on_done is not None and isinstance(result, BatchItem):
+            on_done(result)
+
+    with Callback(posttask=posttask):
+        return list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers))
+
+
+def _run_distributed(tasks: list, address: str, specs: list, paths: list, on_done: Callable | None) -> list:
+    from .core.errors import FocalFuseError
+
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise FocalFuseError(
+            "A cluster scheduler needs dask.distributed: pip install 'napari-focalfuse[batch]'."
+        ) from None
+
+    items: list[BatchItem | None] = [None] * len(tasks)
+    try:
+        client = Client(address, timeout=30)
+    except (OSError, TimeoutError) as exc:
+        raise FocalFuseError(f"Cannot reach the dask scheduler at {address} ({exc}).") from None
+    with client:  # the default client while open: as_completed looks it up
+        futures = client.compute(tasks)
+        index = {f.key: i for i, f in enumerate(futures)}
+        for future in as_completed(futures):
+            i = index[future.key]
+            try:
+                item = future.result()
+            except Exception as exc:  # noqa: BLE001 - a worker died (e.g. killed for memory)
+                item = BatchItem(specs[i].label, *paths[i], ok=False, error=_one_sentence(exc))
+            items[i] = item
+            if on_done is not None:
+                on_done(item)
+    return items
+
+
+def fuse_many(
+    inputs: Sequence[str | os.PathLike] | str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    scheduler: str | None = None,
+    overwrite: bool = False,
+    workers: int | None = None,
+    on_done: Callable[[BatchItem], None] | None = None,
+    **fuse_kwargs: Any,
+) -> list[BatchItem]:
+    """Fuse every stack in ``inputs`` into ``out_dir/<name>_fused.tif`` and ``<name>_mask.tif``.
+
+    ``scheduler``: None/"threads" (default), "processes", "synchronous", or a
+    ``tcp://host:port`` address of a running dask.distributed scheduler. ``workers``: stacks
+    fused at once locally (default: one per core, at most one per stack, fewer when the largest
+    stack would not fit in the free memory that many times); each gets cores // workers torch
+    threads. ``on_done(item)`` is called as each stack finishes. ``fuse_kwargs`` go to
+    :func:`napari_focalfuse.fuse`. Results keep the order of the stacks.
+    """
+    import dask
+
+    from .core.errors import FocalFuseError
+
+    specs = expand_inputs(inputs)
+    if not specs:
+        raise FocalFuseError("No input stacks were given.")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise FocalFuseError(f"{out} is a file, not an output folder.")
+    paths = [(str(out / f"{s.name}_fused.tif"), str(out / f"{s.name}_mask.tif")) for s in specs]
+
+    remote = scheduler is not None and "://" in scheduler
+    if not remote and (scheduler or "threads") not in LOCAL_SCHEDULERS:
+        raise FocalFuseError(
+            f"Unknown scheduler '{scheduler}'; use threads, processes, synchronous or tcp://host:port."
+        )
+    if workers is not None and workers < 1:
+        raise FocalFuseError(f"workers must be at least 1, got {workers}.")
+    if scheduler == "synchronous":
+        n_local = 1
+    elif workers is not None:
+        n_local = min(len(specs), workers)
+    elif remote:
+        n_local = 0  # the cluster decides
+    else:
+        n_local = memory_workers(
+            specs, min(len(specs), cpu_count()), fuse_kwargs.get("method", "deep"), fuse_kwargs.get("scale", 1)
+        )
+    concurrent = None if remote else n_local
+    out.mkdir(parents=True, exist_ok=True)
+    task = dask.delayed(fuse_one, pure=False)
+    tasks = [
+        task(spec, f, m, overwrite=overwrite, concurrent=concurrent, fuse_kwargs=fuse_kwargs)
+        for spec, (f, m) in zip(specs, paths)
+    ]
+    if remote:
+        return _run_distributed(tasks, scheduler, specs, paths, on_done)
+
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        return _run_local(tasks, scheduler or "threads", n_local, on_done)
+    finally:
+        torch.set_num_threads(before)  # threaded tasks changed this process-wide setting

@@ -1,0 +1,297 @@
+"""Command line: ``napari-focalfuse fuse|train|demo``. No Qt, no napari; torch only when needed.
+
+Every known problem ends as one line ``napari-focalfuse: error: <sentence>`` and exit status 2;
+Ctrl-C exits with 130; an unexpected bug prints one line and exits with 1 (set
+``NAPARI_FOCALFUSE_DEBUG=1`` to see its traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+PROG = "napari-focalfuse"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _scale(text: str) -> int | str:
+    return "auto" if text == "auto" else _positive_int(text)
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--channel",
+        type=int,
+        metavar="C",
+        help="channel to use from a multi-channel file (TCZYX), or colour index of an RGB stack",
+    )
+    p.add_argument("--time", type=int, metavar="T", help="time point to use from a time-lapse file")
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda", "mps"),
+        help="where the network runs (default: auto = GPU if available)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace output files that already exist (never done without this flag)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Deep focal stacking: fuse a z-stack into one all-in-focus image and a "
+        "decision (height) map.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    f = sub.add_parser(
+        "fuse",
+        help="fuse a focal stack",
+        description=(
+            "Fuse a focal stack into one all-in-focus image. INPUT is one multi-page TIFF / "
+            "OME-TIFF, a folder of images (read in natural order: 1, 2, ..., 10) or several image "
+            "files. Outputs are written atomically and never replace a file without --overwrite."
+        ),
+    )
+    f.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="multi-page TIFF, folder, or image files"
+    )
+    f.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="fused image (.tif keeps the input's pixel type; .png is 8-bit for viewing)",
+    )
+    f.add_argument(
+        "--mask",
+        metavar="MASK.tif",
+        help="also write the decision map (slice index per pixel, uint8/uint16)",
+    )
+    f.add_argument(
+        "--height",
+        metavar="H.tif",
+        help="also write the height map: slice index x z-step, float32 (needs a z-step)",
+    )
+    f.add_argument(
+        "--method",
+        default="deep",
+        choices=("deep", "laplacian"),
+        help="deep feature gradient (default) or the classic Laplacian baseline",
+    )
+    f.add_argument(
+        "--weights",
+        metavar="W.pt",
+        help="weights file for the deep method (default: the shipped model; 'random' "
+        "for an untrained network)",
+    )
+    f.add_argument(
+        "--window",
+        type=_non_negative_int,
+        default=None,
+        metavar="R",
+        help="radius in pixels of the sharpness window (default 5 for deep, 0 = pixel-wise for "
+        "the Laplacian baseline)",
+    )
+    f.add_argument(
+        "--scale",
+        type=_scale,
+        default="auto",
+        metavar="S",
+        help="compute sharpness on slices down-sampled S times (2 is ~4x faster); default "
+        "'auto' keeps about 0.15 MP per slice, so big frames stay fast",
+    )
+    f.add_argument(
+        "--no-consistency",
+        dest="consistency",
+        action="store_false",
+        default=None,
+        help="skip cleaning the decision map of isolated specks (deep only; the Laplacian "
+        "baseline never cleans)",
+    )
+    f.add_argument(
+        "--no-soften",
+        dest="soften",
+        action="store_false",
+        default=None,
+        help="pick every pixel from exactly one slice (no blending of equally sharp slices; "
+        "the Laplacian baseline always picks)",
+    )
+    f.add_argument(
+        "--z-step",
+        type=_positive_float,
+        metavar="UM",
+        help="distance between slices in µm; overrides the z-step in the file's metadata",
+    )
+    f.add_argument(
+        "--batch",
+        action="store_true",
+        help="fuse many stacks in parallel: each INPUT is a stack (TIFF or folder of slices), a "
+        "folder of stacks, or a quoted glob; OUT is a folder receiving <name>_fused.tif and "
+        "<name>_mask.tif",
+    )
+    f.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --batch: 'threads' (default), 'processes', or the tcp://host:port address of "
+        "a running dask.distributed scheduler to spread the stacks over a cluster",
+    )
+    f.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="with --batch: stacks fused at once on this machine (default: fits cores and memory)",
+    )
+    _add_input_options(f)
+
+    t = sub.add_parser(
+        "train",
+        help="fine-tune the network on a stack",
+        description=(
+            "Fine-tune the autoencoder on your own stack (self-supervised, no labels) and save the "
+            "weights for 'fuse --weights'. The weights file is written atomically: Ctrl-C or a crash "
+            "leaves any previous file untouched."
+        ),
+    )
+    t.add_argument(
+        "inputs", nargs="+", metavar="STACK", help="multi-page TIFF, folder, or image files"
+    )
+    t.add_argument("-o", "--output", required=True, metavar="W.pt", help="weights file to write")
+    t.add_argument(
+        "--epochs", type=_positive_int, default=3, metavar="N", help="training epochs (default 3)"
+    )
+    t.add_argument("--lr", type=_positive_float, default=1e-4, help="learning rate (default 1e-4)")
+    t.add_argument(
+        "--steps",
+        type=_positive_int,
+        metavar="N",
+        help="optimiser steps per epoch (default: about one pass over the stack)",
+    )
+    t.add_argument(
+        "--patch-size",
+        type=_positive_int,
+        default=64,
+        metavar="PX",
+        help="side of the training patches in pixels (default 64)",
+    )
+    t.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=8,
+        metavar="B",
+        help="patches per step (default 8)",
+    )
+    t.add_argument(
+        "--weights", metavar="W.pt", help="weights to start from (default: the shipped model)"
+    )
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _add_input_options(t)
+
+    d = sub.add_parser(
+        "demo",
+        help="fuse a built-in synthetic stack and report its accuracy",
+        description=(
+            "Render the built-in motorcycle scene as a 6-slice focal stack with a known all-in-focus "
+            "truth, fuse it with the deep and the Laplacian methods, write fused.tif, "
+            "decision_map.tif, truth.tif and comparison.png, and print the errors against the truth."
+        ),
+    )
+    d.add_argument(
+        "-o",
+        "--output",
+        default="focalfuse-demo",
+        metavar="DIR",
+        help="folder for the results (created if missing; default ./focalfuse-demo)",
+    )
+    d.add_argument(
+        "--weights",
+        metavar="W.pt",
+        help="weights for the deep method (default: shipped; 'random' allowed)",
+    )
+    d.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda", "mps"),
+        help="where the network runs (default: auto)",
+    )
+    d.add_argument(
+        "--overwrite", action="store_true", help="replace result files that already exist"
+    )
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _error(message: str, status: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``napari-focalfuse`` script; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
+        return int(exc.code or 0)
+
+    from .core.errors import FocalFuseError
+
+    try:
+        if args.command == "fuse" and args.batch:
+            from .commands.batch import run_batch as run
+        elif args.command == "fuse":
+            from .commands.fuse import run_fuse as run
+        elif args.command == "train":
+            from .commands.train import run_train as run
+        else:
+            from .commands.demo import run_demo as run
+        return run(args)
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted; no partial output was written.", file=sys.stderr)
+        return 130
+    except FocalFuseError as exc:
+        return _error(str(exc), 2)
+    except OSError as exc:
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        return _error(f"{exc.strerror or exc}{where}", 2)
+    except MemoryError:
+        return _error("not enough memory; crop the stack or use --scale 2.", 2)
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        if os.environ.get("NAPARI_FOCALFUSE_DEBUG"):
+            raise
+        return _error(
+            f"unexpected {type(exc).__name__}: {exc} (set NAPARI_FOCALFUSE_DEBUG=1 for details)", 1
+        )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The work behind each ``napari-focalfuse`` subcommand (kept apart from argument parsing)."""

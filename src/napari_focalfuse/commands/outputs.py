@@ -1,0 +1,43 @@
+"""Checking every output before any work starts, so a long run never ends in a refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..core.errors import FocalFuseError
+from ..io.atomic import check_writable
+
+IMAGE_OUT = (".tif", ".tiff", ".png")
+TIFF_OUT = (".tif", ".tiff")
+
+
+def check_outputs(
+    outputs: Sequence[tuple[str | None, tuple[str, ...], str]],
+    inputs: Iterable[str],
+    overwrite: bool,
+) -> list[Path | None]:
+    """Each (path, allowed suffixes, what) must be writable, distinct, and not an input file."""
+    sources = set()
+    for item in inputs:
+        p = Path(item)
+        sources.add(p.resolve())
+        if p.is_dir():
+            sources.update(q.resolve() for q in p.iterdir())
+    seen: dict[Path, str] = {}
+    checked: list[Path | None] = []
+    for path, suffixes, what in outputs:
+        if path is None:
+            checked.append(None)
+            continue
+        target = Path(path)
+        if target.suffix.lower() not in suffixes:
+            raise FocalFuseError(f"The {what} {target.name} must end in {' or '.join(suffixes)}.")
+        key = target.resolve()
+        if key in sources:
+            raise FocalFuseError(f"The {what} {target} is one of the inputs; choose another name.")
+        if key in seen:
+            raise FocalFuseError(f"The {what} and the {seen[key]} are the same file {target}.")
+        seen[key] = what
+        checked.append(check_writable(target, overwrite))
+    return checked

@@ -1,0 +1,52 @@
+"""tqdm progress bars on stderr, adapted to the callbacks of fuse and finetune."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def bar(total: int | None, desc: str, unit: str, quiet: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        disable=quiet,
+        leave=False,
+        dynamic_ncols=True,
+    )
+
+
+class FuseBar:
+    """``progress(done, total)`` for fuse."""
+
+    def __init__(self, desc: str, quiet: bool, total: int | None = None):
+        self.bar = bar(total, desc, "slice", quiet)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar.total != total:
+            self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class TrainBar:
+    """``progress(epoch, step, steps, loss)`` for finetune: one bar over all epochs' steps."""
+
+    def __init__(self, epochs: int, quiet: bool):
+        self.epochs = epochs
+        self.bar = bar(None, "fine-tuning", "step", quiet)
+
+    def __call__(self, epoch: int, step: int, steps: int, loss: float) -> None:
+        if self.bar.total is None:
+            self.bar.total = self.epochs * steps
+        self.bar.update(epoch * steps + step + 1 - self.bar.n)
+        self.bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.4f}", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,42 @@
+"""``napari-focalfuse train``: fine-tune on the user's stack and save the weights atomically."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .fuse import stack_source
+from .outputs import check_outputs
+from .progress import TrainBar
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..io.read import read_stack
+
+    (out,) = check_outputs(
+        [(args.output, (".pt", ".pth"), "weights file")], args.inputs, args.overwrite
+    )
+    stack, meta = read_stack(stack_source(args.inputs), channel=args.channel, time=args.time)
+
+    from ..core.training import finetune
+
+    progress = TrainBar(args.epochs, args.quiet)
+    try:
+        tuned = finetune(
+            stack,
+            args.epochs,
+            args.weights,
+            lr=args.lr,
+            patch_size=args.patch_size,
+            batch_size=args.batch_size,
+            steps_per_epoch=args.steps,
+            seed=args.seed,
+            device=args.device,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    tuned.save(out)
+    losses = ", ".join(f"{v:.4f}" for v in tuned.losses)
+    print(f"fine-tuned on {meta['name']}: loss per epoch {losses} -> {out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,60 @@
+"""Reading slices for fusion: one ahead in a background thread, kept for the second pass.
+
+Decoding a JPEG or a compressed TIFF page costs as much as the network on a down-sampled
+slice; reading the next slice while the current one is processed hides most of it (decoders
+release the GIL). Slices are kept in their stored dtype for the blending pass while they fit
+in ``budget`` bytes; a bigger stack (hundreds of frames) is simply read again, so memory stays
+bounded whatever the number of slices.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from .stack import read_slice
+
+DEFAULT_BUDGET = 512 * 2**20
+
+
+class SliceSource:
+    def __init__(self, stack: Any, budget: int = DEFAULT_BUDGET):
+        self.stack = stack
+        n = int(stack.shape[0])
+        slice_bytes = int(np.prod(stack.shape[1:])) * np.dtype(stack.dtype).itemsize
+        self.keep = n * slice_bytes <= budget
+        self.kept: dict[int, np.ndarray] = {}
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="focalfuse-read")
+        self.pending: dict[int, Future] = {}
+
+    def __enter__(self) -> SliceSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for future in self.pending.values():
+            future.cancel()
+        self.pool.shutdown(wait=True)
+        self.kept.clear()
+
+    def _fetch(self, z: int) -> np.ndarray:
+        if z in self.kept:
+            return self.kept[z]
+        future = self.pending.pop(z, None)
+        values = future.result() if future is not None else read_slice(self.stack, z)
+        if self.keep:
+            self.kept[z] = values
+        return values
+
+    def get(self, z: int, ahead: int | None = None) -> np.ndarray:
+        """Slice ``z``; starts reading slice ``ahead`` (if any) in the background."""
+        values = self._fetch(z)
+        if (
+            ahead is not None
+            and 0 <= ahead < self.stack.shape[0]
+            and ahead not in self.kept
+            and ahead not in self.pending
+        ):
+            self.pending[ahead] = self.pool.submit(read_slice, self.stack, ahead)
+        return values

@@ -1,0 +1,227 @@
+"""Multi-page TIFF, ImageJ hyperstack and OME-TIFF focal stacks, memory-mapped when possible."""
+
+from __future__ import annotations
+
+import threading
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import FocalFuseError
+from .axes import AxisPlan, plan_axes
+from .formats import to_micrometres, unit_name
+from .lazy import LazyStack
+from .limits import check_dtype, check_memory
+from .tifflog import codec_missing, looks_damaged, tifffile_warnings
+
+
+def _unreadable(name: str) -> FocalFuseError:
+    return FocalFuseError(f"{name} is not a readable TIFF file (it is corrupt or truncated).")
+
+
+class TiffPageStack(LazyStack):
+    """Compressed or scattered TIFF pages: each slice is decoded from its own page on demand."""
+
+    def __init__(self, path: Path, plan: AxisPlan, lead: int, dtype: np.dtype):
+        self.path = path
+        self.name = path.name
+        self.plan = plan
+        self.lead = lead  # number of page-index axes in front of the per-page axes
+        self.shape = plan.out_shape
+        self.dtype = np.dtype(dtype)
+        self._file = None
+        self._lock = threading.Lock()
+
+    def _page_number(self, z: int) -> int:
+        index = [self.plan.select.get(i, 0) for i in range(self.lead)]
+        index[self.plan.z] = z
+        return int(np.ravel_multi_index(index, self.plan.shape[: self.lead])) if self.lead else 0
+
+    def _read(self, z: int) -> np.ndarray:
+        import tifffile
+
+        with self._lock:
+            try:
+                with tifffile_warnings() as warnings:
+                    if self._file is None:
+                        self._file = tifffile.TiffFile(self.path)
+                    page = self._file.asarray(key=self._page_number(z), series=0)
+                    page = np.reshape(page, self.plan.shape[self.lead :])
+                if looks_damaged(warnings):
+                    raise ValueError("damaged")
+            except Exception as exc:
+                raise codec_missing(exc, self.name) or FocalFuseError(
+                    f"Slice {z} of {self.name} could not be read (the file is corrupt or truncated)."
+                ) from None
+        return np.ascontiguousarray(self.plan.apply(page, first=self.lead))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_file"], state["_lock"] = None, None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+
+def _ome_meta(xml: str) -> dict:
+    """z-step and pixel size of the first image of an OME-XML header."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return {}
+    pixels = next((el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "Pixels"), None)
+    if pixels is None:
+        return {}
+    out: dict = {}
+    a = pixels.attrib
+    if "PhysicalSizeZ" in a:
+        out["z_step"] = float(a["PhysicalSizeZ"])
+        out["z_unit"] = unit_name(a.get("PhysicalSizeZUnit"))
+    if "PhysicalSizeY" in a and "PhysicalSizeX" in a:
+        py = to_micrometres(float(a["PhysicalSizeY"]), a.get("PhysicalSizeYUnit", "µm"))
+        px = to_micrometres(float(a["PhysicalSizeX"]), a.get("PhysicalSizeXUnit", "µm"))
+        if py is not None and px is not None:
+            out["pixel_size"] = (py, px)
+    return out
+
+
+def _resolution(page) -> tuple[float, float] | None:
+    """Pixels per unit along (y, x) from the TIFF tags, or None."""
+    try:
+        xr, yr = page.tags["XResolution"].value, page.tags["YResolution"].value
+        x, y = xr[0] / xr[1], yr[0] / yr[1]
+    except (KeyError, ZeroDivisionError, TypeError, IndexError):
+        return None
+    return (y, x) if x > 0 and y > 0 else None
+
+
+def _imagej_meta(ij: dict, page) -> dict:
+    out: dict = {}
+    unit = unit_name(ij.get("unit"), default="")
+    if "spacing" in ij:
+        out["z_step"] = float(ij["spacing"])
+        out["z_unit"] = unit or "µm"
+    res = _resolution(page)
+    if res and unit:
+        size = [to_micrometres(1.0 / r, unit) for r in res]
+        if None not in size:
+            out["pixel_size"] = tuple(size)
+    return out
+
+
+def _plain_meta(tf, page) -> dict:
+    """Our own shaped-metadata keys (written by write_image) and metric resolution tags."""
+    out: dict = {}
+    shaped = tf.shaped_metadata[0] if tf.is_shaped and tf.shaped_metadata else {}
+    if isinstance(shaped.get("z_step"), (int, float)):
+        out["z_step"] = float(shaped["z_step"])
+        out["z_unit"] = unit_name(shaped.get("z_unit"))
+    unit_tag = page.tags.get("ResolutionUnit")
+    unit = {2: None, 3: "cm", 4: "mm", 5: "µm"}.get(int(unit_tag.value) if unit_tag else 1)
+    res = _resolution(page)
+    if res and unit:  # inches (camera dpi) are not a microscope pixel size
+        out["pixel_size"] = tuple(to_micrometres(1.0 / r, unit) for r in res)
+    return out
+
+
+def _describe(shape: tuple[int, ...]) -> str:
+    size = (
+        f"{shape[-2]}x{shape[-3]} px"
+        if len(shape) == 3 and shape[-1] in (3, 4)
+        else f"{shape[-1]}x{shape[-2]} px"
+    )
+    colour = {3: ", RGB", 4: ", RGBA"}.get(shape[-1], "") if len(shape) == 3 else ""
+    return size + colour
+
+
+def _mixed_pages(tf, name: str) -> FocalFuseError | None:
+    """A plain multi-page TIFF whose pages differ: tifffile would silently split it in series."""
+    if len(tf.series) < 2 or tf.is_ome or tf.is_imagej:
+        return None
+    pages = [p for p in tf.pages if not getattr(p, "is_reduced", False)]
+    first = pages[0]
+    for number, page in enumerate(pages[1:], start=2):
+        if page.shape != first.shape or page.dtype != first.dtype:
+            what = (
+                f"{page.dtype} pixels but page 1 has {first.dtype}"
+                if page.shape == first.shape
+                else f"{_describe(page.shape)} but page 1 is {_describe(first.shape)}"
+            )
+            return FocalFuseError(
+                f"Page {number} of {name} is {what}; all slices must have the same size, channels and type."
+            )
+    return FocalFuseError(
+        f"{name} holds {len(tf.series)} separate images; save one focal stack per file."
+    )
+
+
+def read_tiff(
+    path: Path, *, channel: int | None = None, time: int | None = None
+) -> tuple[Any, dict]:
+    """A (Z, Y, X[, C]) stack from one TIFF file and its z-step / pixel size."""
+    import tifffile
+
+    name = path.name
+    try:
+        with tifffile_warnings() as warnings, tifffile.TiffFile(path) as tf:
+            if not tf.series:
+                raise _unreadable(name)
+            mixed = _mixed_pages(tf, name)
+            if mixed is not None:
+                raise mixed
+            series = tf.series[0]
+            axes, shape, dtype = series.axes, tuple(series.shape), series.dtype
+            key = series.keyframe
+            rgb_planar = key.photometric == 2 and key.planarconfig == 2
+            offset = series.dataoffset
+            lead = len(shape) - len(key.shape)
+            if tf.is_ome and tf.ome_metadata:
+                meta = _ome_meta(tf.ome_metadata)
+            elif tf.is_imagej and tf.imagej_metadata:
+                meta = _imagej_meta(tf.imagej_metadata, key)
+            else:
+                meta = _plain_meta(tf, key)
+    except FocalFuseError:
+        raise
+    except Exception:
+        raise _unreadable(name) from None
+    if looks_damaged(warnings):
+        raise _unreadable(name)
+    check_dtype(dtype, name)
+    plan = plan_axes(axes, shape, name, channel=channel, time=time, rgb_planar=rgb_planar)
+    check_memory(plan.out_shape, dtype, name)
+    meta["axes"] = "ZYXC" if plan.colour is not None else "ZYX"
+
+    if offset is not None:
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        if offset + nbytes > path.stat().st_size:
+            raise FocalFuseError(f"{name} is truncated: the file ends before its pixel data does.")
+        try:
+            with tifffile_warnings():
+                mm = tifffile.memmap(
+                    path, series=0, mode="c"
+                )  # copy-on-write: the file is never changed
+        except Exception:
+            raise _unreadable(name) from None
+        return plan.apply(np.reshape(mm, shape)), meta
+    if lead < 1 or shape[lead:] != tuple(key.shape) or plan.z >= lead:
+        raise FocalFuseError(
+            f"{name} stores its slices in a layout that cannot be read slice by slice."
+        )
+    return TiffPageStack(path, plan, lead, dtype), meta

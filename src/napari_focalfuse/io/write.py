@@ -1,0 +1,131 @@
+"""Writing results: TIFF keeps the pixel type, PNG is for viewing; every write is atomic.
+
+A write first goes to a hidden temporary file beside the target, which is renamed onto it only
+when complete, so an interrupted run leaves the old file (or nothing), never half an image.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import FocalFuseError
+from .atomic import atomic_path, check_writable
+
+TIFF_DTYPES = (np.uint8, np.uint16, np.float32)
+
+
+def _tiff_ready(array: np.ndarray) -> np.ndarray:
+    """uint8/uint16/float32 as they are; float64 to float32; integers that fit to uint8/16."""
+    a = np.asarray(array)
+    if a.dtype in TIFF_DTYPES:
+        return a
+    if a.dtype == np.float64 or a.dtype == np.float16:
+        return a.astype(np.float32)
+    if np.issubdtype(a.dtype, np.integer) and a.dtype != np.bool_:
+        lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
+        if lo >= 0 and hi <= 255:
+            return a.astype(np.uint8)
+        if lo >= 0 and hi <= 65535:
+            return a.astype(np.uint16)
+    raise FocalFuseError(
+        f"Cannot write pixel type {a.dtype} to TIFF; use uint8, uint16 or float32."
+    )
+
+
+def _is_colour(a: np.ndarray) -> bool:
+    return a.ndim == 3 and a.shape[-1] in (3, 4)
+
+
+def write_image(
+    path: str | os.PathLike,
+    array: np.ndarray,
+    *,
+    overwrite: bool = False,
+    z_step: float | None = None,
+    z_unit: str = "µm",
+    pixel_size: tuple[float, float] | None = None,
+    description: str | None = None,
+) -> None:
+    """Write a (Y, X) or (Y, X, 3|4) image as TIFF, keeping uint8/uint16/float32.
+
+    Colour images are written as RGB(A) so every viewer shows colours. ``z_step`` and
+    ``pixel_size`` (µm) travel in the file (and come back through :func:`read_stack`); the
+    pixel size also as metric resolution tags.
+    """
+    import tifffile
+
+    target = check_writable(path, overwrite)
+    a = _tiff_ready(array)
+    if a.ndim not in (2, 3) or (a.ndim == 3 and not _is_colour(a)):
+        raise FocalFuseError(
+            f"write_image takes a (Y, X) or (Y, X, 3|4) image, not shape {a.shape}."
+        )
+    meta: dict[str, Any] = {}
+    if z_step is not None:
+        meta.update(z_step=float(z_step), z_unit=z_unit)
+    if description:
+        meta["description"] = description
+    kwargs: dict[str, Any] = {"metadata": meta}
+    if _is_colour(a):
+        kwargs["photometric"] = "rgb"
+        if a.shape[-1] == 4:
+            kwargs["extrasamples"] = ("unassalpha",)
+    else:
+        kwargs["photometric"] = "minisblack"
+    if pixel_size is not None:
+        py, px = (float(v) for v in pixel_size)
+        kwargs["resolution"] = (1e4 / px, 1e4 / py)  # pixels per centimetre
+        kwargs["resolutionunit"] = "CENTIMETER"
+    with atomic_path(target) as tmp:
+        tifffile.imwrite(tmp, np.ascontiguousarray(a), **kwargs)
+
+
+def write_decision_map(
+    path: str | os.PathLike,
+    mask: np.ndarray,
+    n_slices: int,
+    *,
+    overwrite: bool = False,
+    **kwargs: Any,
+) -> None:
+    """Decision map (slice index per pixel) as uint8 when < 256 slices, else uint16."""
+    dtype = np.uint8 if n_slices <= 256 else np.uint16
+    write_image(path, np.asarray(mask).astype(dtype), overwrite=overwrite, **kwargs)
+
+
+def to_display(array: np.ndarray) -> np.ndarray:
+    """uint8 for viewing: integers by their full range, floats assumed in [0, 1]."""
+    a = np.asarray(array)
+    if a.dtype == np.uint8:
+        return a
+    if np.issubdtype(a.dtype, np.integer):
+        return (a.astype(np.float64) * (255.0 / np.iinfo(a.dtype).max)).round().astype(np.uint8)
+    return (np.clip(np.nan_to_num(a.astype(np.float64)), 0.0, 1.0) * 255.0).round().astype(np.uint8)
+
+
+def write_png(path: str | os.PathLike, array: np.ndarray, *, overwrite: bool = False) -> None:
+    """Write a (Y, X) or (Y, X, 3|4) image as PNG; grey uint16 stays 16-bit, the rest is 8-bit."""
+    from PIL import Image
+
+    target = check_writable(path, overwrite)
+    a = np.asarray(array)
+    if a.ndim not in (2, 3) or (a.ndim == 3 and not _is_colour(a)):
+        raise FocalFuseError(f"write_png takes a (Y, X) or (Y, X, 3|4) image, not shape {a.shape}.")
+    if not (a.ndim == 2 and a.dtype == np.uint16):
+        a = to_display(a)
+    with atomic_path(target) as tmp:
+        Image.fromarray(np.ascontiguousarray(a)).save(tmp, format="PNG")
+
+
+def write_any(
+    path: str | os.PathLike, array: np.ndarray, *, overwrite: bool = False, **kwargs: Any
+) -> None:
+    """Pick TIFF or PNG from the file name (``.tif``/``.tiff``/``.png``)."""
+    suffix = os.fspath(path).lower().rsplit(".", 1)[-1]
+    if suffix == "png":
+        write_png(path, array, overwrite=overwrite)
+    else:
+        write_image(path, array, overwrite=overwrite, **kwargs)

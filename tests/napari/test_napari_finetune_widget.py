@@ -1,0 +1,83 @@
+"""The "Fine-tune autoencoder" dock widget: trains in a worker, plots the loss, stops, saves."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_focalfuse._napari._qt.finetune_widget import FinetuneWidget
+from napari_focalfuse._napari._qt.fuse_widget import FuseWidget
+from napari_focalfuse._napari.registry import TUNED_MODELS
+from napari_focalfuse.core.weights import load_weights
+
+PLUGIN = "napari-focalfuse"
+
+
+def _tiny_settings(widget: FinetuneWidget, layer, epochs: int, steps: int) -> None:
+    widget.stack.reset_choices()
+    widget.stack.value = layer
+    widget.start_from.value = "random"  # a clear fall of the loss in a few steps
+    widget.epochs.value = epochs
+    widget.steps_per_epoch.value = steps
+    widget.patch_size.value = 32
+    widget.lr.value = 1e-3
+    widget.device.value = "cpu"
+
+
+def test_finetune_loss_falls_and_model_reaches_fusion(make_napari_viewer, qtbot, tmp_path, grey_stack):
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(grey_stack, name="grey")
+    _dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Fine-tune autoencoder")
+    fuse = FuseWidget(viewer)
+    _tiny_settings(widget, layer, epochs=3, steps=6)
+    widget.start_button.clicked.emit()
+    assert widget.running and not widget.start_button.enabled
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+
+    tuned = widget.tuned
+    assert tuned is not None and not tuned.stopped_early
+    assert len(tuned.losses) == 3 and tuned.losses[-1] < tuned.losses[0]
+    assert len(widget.plot.steps) == 18 and len(widget.plot.epoch_y) == 3  # the live curve
+    assert widget.progress.value == widget.progress.max == 18
+    assert widget.tuned_name in TUNED_MODELS
+    key = "tuned:" + widget.tuned_name
+    assert key in fuse.weights.choices  # listed for fusion
+
+    fuse.stack.value = layer
+    fuse.weights.value = key
+    outcome = fuse.run_blocking()
+    assert outcome.error is None and "grey fused" in viewer.layers
+
+    saved = widget.save(str(tmp_path / "tuned"))
+    assert saved.endswith("tuned.pt")
+    model = load_weights(saved)
+    ref = tuned.model.state_dict()
+    assert all(np.allclose(v.numpy(), ref[k].numpy()) for k, v in model.state_dict().items())
+
+
+def test_stop_ends_cleanly_with_a_model(make_napari_viewer, qtbot, grey_stack):
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(grey_stack, name="grey")
+    widget = FinetuneWidget(viewer)
+    _tiny_settings(widget, layer, epochs=200, steps=20)
+    widget.start()
+    qtbot.waitUntil(lambda: len(widget.plot.steps) >= 3, timeout=60_000)
+    widget.stop()
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert widget.tuned is not None and widget.tuned.stopped_early
+    assert len(widget.plot.steps) < 200 * 20
+    assert widget.save_button.enabled and widget.start_button.enabled
+    assert len(TUNED_MODELS) == 1
+
+
+def test_training_error_is_a_notification(make_napari_viewer, qtbot, monkeypatch):
+    errors = []
+    monkeypatch.setattr("napari.utils.notifications.show_error", errors.append)
+    viewer = make_napari_viewer()
+    tiny = viewer.add_image(np.zeros((3, 20, 20), np.uint8), name="tiny")  # smaller than a patch
+    widget = FinetuneWidget(viewer)
+    _tiny_settings(widget, tiny, epochs=1, steps=2)
+    widget.start()
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert len(errors) == 1 and "patch" in errors[0]
+    assert widget.tuned is None and not widget.save_button.enabled and widget.start_button.enabled
+    assert len(TUNED_MODELS) == 0

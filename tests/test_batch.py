@@ -1,0 +1,190 @@
+"""Batch fusion: many stacks in, fused image + decision map out, failures reported per stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask")
+tifffile = pytest.importorskip("tifffile")
+
+from napari_focalfuse.batch import BatchItem, expand_inputs, fuse_many
+
+H, W, N = 64, 96, 4
+
+
+def _rendered(rgb: bool, seed: int) -> np.ndarray:
+    """(N, 64, 96[, 3]) float32 in [0, 1]: an astronaut crop with a left-to-right depth ramp."""
+    from skimage import color, data
+
+    from napari_focalfuse.core.synthetic import render_focal_stack
+
+    image = data.astronaut()[100 + seed * 40 : 100 + seed * 40 + H, 150 : 150 + W]
+    if not rgb:
+        image = color.rgb2gray(image).astype(np.float32)
+    ramp = np.tile(np.linspace(0.0, 1.0, W, dtype=np.float32), (H, 1))
+    return render_focal_stack(image, ramp, n_slices=N, max_blur=4.0, levels=8, seed=seed).stack
+
+
+@pytest.fixture()
+def three_stacks(tmp_path: Path) -> dict[str, Path]:
+    """A uint16 grey multi-page TIFF, a folder of uint8 RGB PNG slices, a float32 RGB TIFF."""
+    from PIL import Image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    grey16 = src / "grey16.tif"
+    tifffile.imwrite(grey16, np.rint(_rendered(False, 0) * 65535).astype(np.uint16), photometric="minisblack")
+    folder = src / "rgb8"
+    folder.mkdir()
+    for z, sl in enumerate(np.rint(_rendered(True, 1) * 255).astype(np.uint8)):
+        Image.fromarray(sl).save(folder / f"slice_{z + 1}.png")
+    float_rgb = src / "float_rgb.tif"
+    tifffile.imwrite(float_rgb, _rendered(True, 2), photometric="rgb")
+    return {"grey16": grey16, "rgb8": folder, "float_rgb": float_rgb}
+
+
+def _read(path: str | None) -> np.ndarray:
+    assert path is not None
+    return tifffile.imread(path)
+
+
+def test_fuse_many_writes_fused_image_and_map_per_stack(three_stacks, tmp_path):
+    out = tmp_path / "out"
+    items = fuse_many(list(three_stacks.values()), out, method="laplacian", workers=2)
+
+    assert [i.ok for i in items] == [True, True, True], [i.error for i in items]
+    expected = {"grey16": ((H, W), np.uint16), "rgb8": ((H, W, 3), np.uint8), "float_rgb": ((H, W, 3), np.float32)}
+    for item, (name, (shape, dtype)) in zip(items, expected.items()):
+        assert Path(item.fused_path).name == f"{name}_fused.tif"
+        fused, mask = _read(item.fused_path), _read(item.mask_path)
+        assert fused.shape == shape and fused.dtype == dtype
+        assert mask.shape == (H, W) and mask.dtype == np.uint8
+        assert 0 <= mask.min() and mask.max() < N
+        assert len(np.unique(mask)) > 1  # a depth ramp is not one slice everywhere
+    assert not list(out.glob(".*.part"))  # atomic writes leave no temporary files
+
+
+def test_fused_pixels_come_from_the_slices_the_map_names(three_stacks, tmp_path):
+    items = fuse_many([three_stacks["grey16"]], tmp_path / "out", weights="random", soften=False)
+    stack = tifffile.imread(three_stacks["grey16"])
+    fused, mask = _read(items[0].fused_path), _read(items[0].mask_path)
+    np.testing.assert_array_equal(fused, np.take_along_axis(stack, mask[None].astype(int), 0)[0])
+
+
+def test_a_broken_stack_reports_its_error_and_the_others_complete(three_stacks, tmp_path):
+    broken = tmp_path / "in" / "broken.tif"
+    broken.write_bytes(b"II*\x00 this is not really a TIFF file")
+    missing = tmp_path / "in" / "nowhere"
+    done: list[BatchItem] = []
+    items = fuse_many(
+        [three_stacks["grey16"], broken, missing, three_stacks["rgb8"]],
+        tmp_path / "out", method="laplacian", on_done=done.append,
+    )
+    assert [i.ok for i in items] == [True, False, False, True]
+    assert "broken.tif" in items[1].error and "\n" not in items[1].error
+    assert "nowhere" in items[2].error
+    assert not Path(items[1].fused_path).exists()
+    assert sorted(i.input for i in done) == sorted(i.input for i in items)
+
+
+def test_refuses_to_overwrite_unless_asked(three_stacks, tmp_path):
+    out = tmp_path / "out"
+    first = fuse_many([three_stacks["grey16"]], out, method="laplacian")[0]
+    stamp = Path(first.fused_path).stat().st_mtime_ns
+    again = fuse_many([three_stacks["grey16"]], out, method="laplacian")[0]
+    assert not again.ok and "already exists" in again.error
+    assert Path(first.fused_path).stat().st_mtime_ns == stamp
+    assert fuse_many([three_stacks["grey16"]], out, method="laplacian", overwrite=True)[0].ok
+
+
+def test_expand_inputs_folders_of_stacks_globs_and_name_clashes(three_stacks, tmp_path):
+    root = tmp_path / "in"
+    # a folder of stack files and stack folders: one stack each
+    assert [s.name for s in expand_inputs(root)] == ["float_rgb", "grey16", "rgb8"]
+    tiffs = expand_inputs(str(root / "*.tif"))
+    assert sorted(s.name for s in tiffs) == ["float_rgb", "grey16"]
+    slices = expand_inputs(str(root / "rgb8" / "slice_*.png"))
+    assert len(slices) == 1 and slices[0].name == "rgb8" and len(slices[0].source) == N
+    nothing = expand_inputs(str(root / "*.jpg"))
+    assert nothing[0].problem and "matches no files" in nothing[0].problem
+    twice = expand_inputs([three_stacks["grey16"], three_stacks["grey16"]])
+    assert [s.name for s in twice] == ["grey16", "grey16-2"]
+
+
+def test_folder_of_multipage_tiffs_is_one_stack_per_file(three_stacks, tmp_path):
+    folder = tmp_path / "tiffs"
+    folder.mkdir()
+    for key in ("grey16", "float_rgb"):
+        (folder / three_stacks[key].name).write_bytes(three_stacks[key].read_bytes())
+    assert sorted(s.name for s in expand_inputs(folder)) == ["float_rgb", "grey16"]
+
+
+def test_torch_thread_setting_is_restored(three_stacks, tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    fuse_many(list(three_stacks.values()), tmp_path / "out", method="laplacian", workers=3)
+    assert torch.get_num_threads() == before
+
+
+def test_distributed_cluster_address(three_stacks, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        items = fuse_many(
+            [three_stacks["grey16"], tmp_path / "missing.tif"], tmp_path / "out",
+            scheduler=cluster.scheduler_address, method="laplacian",
+        )
+    assert items[0].ok, items[0].error
+    assert _read(items[0].fused_path).shape == (H, W)
+    assert not items[1].ok and "missing.tif" in items[1].error
+
+
+@pytest.mark.slow
+def test_process_scheduler(three_stacks, tmp_path):
+    items = fuse_many(
+        [three_stacks["grey16"], three_stacks["rgb8"]], tmp_path / "out",
+        scheduler="processes", workers=2, method="laplacian",
+    )
+    assert all(i.ok for i in items), [i.error for i in items]
+
+
+def test_unknown_scheduler_is_refused(three_stacks, tmp_path):
+    from napari_focalfuse.core.errors import FocalFuseError
+
+    with pytest.raises(FocalFuseError, match="Unknown scheduler"):
+        fuse_many([three_stacks["grey16"]], tmp_path / "out", scheduler="gpu-cloud")
+
+
+def test_concurrency_shrinks_to_what_fits_in_memory(three_stacks, monkeypatch):
+    from napari_focalfuse.batch import memory_workers
+    from napari_focalfuse.io import limits
+
+    specs = expand_inputs(list(three_stacks.values()))
+    biggest = limits.fusion_bytes((N, H, W, 3), np.float32, "deep", 1)  # the float RGB stack
+    cheapest = limits.fusion_bytes((N, H, W, 3), np.float32, "laplacian", 1)  # what readers check
+    monkeypatch.setattr(limits, "available_memory", lambda: 2 * biggest + 1)
+    assert memory_workers(specs, 3, "deep", 1) == 2
+    monkeypatch.setattr(limits, "available_memory", lambda: (cheapest + biggest) // 2)
+    assert memory_workers(specs, 3, "deep", 1) == 1  # never zero: one stack at a time still runs
+    monkeypatch.setattr(limits, "available_memory", lambda: 1 << 40)
+    assert memory_workers(specs, 3, "deep", "auto") == 3
+
+
+def test_cli_batch_fuses_a_folder_of_stacks_and_reports_failures(three_stacks, tmp_path, capsys):
+    from napari_focalfuse.cli import main
+
+    (three_stacks["grey16"].parent / "broken.tif").write_bytes(b"II*\x00 not really a tiff")
+    out = tmp_path / "batch-out"
+    status = main(["fuse", "--batch", str(three_stacks["grey16"].parent), "-o", str(out),
+                   "--method", "laplacian", "--workers", "2", "-q"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 2 and "broken" in err and "Traceback" not in err
+    for name, dtype in (("grey16", np.uint16), ("rgb8", np.uint8), ("float_rgb", np.float32)):
+        assert tifffile.imread(out / f"{name}_fused.tif").dtype == dtype
+        assert tifffile.imread(out / f"{name}_mask.tif").max() < N
+    assert not (out / "broken_fused.tif").exists()
