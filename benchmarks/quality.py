@@ -31,6 +31,7 @@ def methods(case: Case, stack: np.ndarray) -> dict[str, np.ndarray | tuple]:
     out: dict = {
         "laplacian": ff.fuse(stack, "laplacian", window=0, consistency=False, soften=False),
         "laplacian σ=1": smoothed_laplacian(stack, 1.0),
+        "laplacian + our pipeline": ff.fuse(stack, "laplacian", window=5, consistency=True, soften=True),
         "deep, untrained": ff.fuse(stack, weights="random"),
         "deep, no blending": ff.fuse(stack, soften=False),
         "deep": ff.fuse(stack),

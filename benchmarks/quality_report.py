@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
 FIGURE = ROOT / "docs" / "images" / "quality_ratio.png"
 ORDER = [
-    "laplacian", "laplacian σ=1", "oracle pick", "deep, untrained", "deep, no blending",
-    "deep", "deep, fine-tuned",
+    "laplacian", "laplacian σ=1", "oracle pick", "laplacian + our pipeline", "deep, untrained",
+    "deep, no blending", "deep", "deep, fine-tuned",
 ]  # fmt: skip
 
 

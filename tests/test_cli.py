@@ -99,10 +99,11 @@ def test_fuse_end_to_end_uint8(tmp_path, capsys, rendered, rendered_u8, method):
     m = tifffile.imread(mask)
     assert m.dtype == np.uint8 and m.shape == (96, 128)
     assert 0 <= m.min() and m.max() < rendered_u8.shape[0]
-    # measured: ~0.78 exact and > 0.99 within one slice for both methods; a constant middle
-    # slice would score 0.2 / 0.6 and a random map 0.2 / 0.52
-    assert map_accuracy(m, rendered.true_index, 0) > 0.65
-    assert map_accuracy(m, rendered.true_index, 1) > 0.95
+    # measured: deep ~0.8 exact and > 0.98 within one slice, the pixel-wise Laplacian baseline
+    # ~0.38 / 0.75; a constant middle slice would score 0.2 / 0.6 and a random map 0.2 / 0.52
+    exact, near = (0.65, 0.95) if method == "deep" else (0.3, 0.68)
+    assert map_accuracy(m, rendered.true_index, 0) > exact
+    assert map_accuracy(m, rendered.true_index, 1) > near
     h = tifffile.imread(height)
     assert h.dtype == np.float32
     np.testing.assert_allclose(h, m.astype(np.float32) * 2.5)  # z-step from the OME metadata

@@ -62,7 +62,9 @@ def _is_stack_tiff(path: Path) -> bool:
     try:
         import tifffile
 
-        with tifffile.TiffFile(path) as tf:
+        from .io.tifflog import tifffile_warnings
+
+        with tifffile_warnings(), tifffile.TiffFile(path) as tf:
             series = tf.series[0]
             axes, shape = series.axes, tuple(series.shape)
     except Exception:  # noqa: BLE001 - unreadable: read_stack reports it as this stack's error

@@ -362,3 +362,18 @@ def test_lazy_stacks_pickle_for_worker_processes(tmp_path):
         copy = pickle.loads(pickle.dumps(stack))
         np.testing.assert_array_equal(copy[2], data[2])
         getattr(stack, "close", lambda: None)()
+
+
+def test_tifffile_warnings_of_another_thread_are_not_collected():
+    """Batch fusion reads files in threads: one broken file must not taint another's read."""
+    import logging
+    import threading
+
+    from napari_focalfuse.io.tifflog import looks_damaged, tifffile_warnings
+
+    with tifffile_warnings() as mine:
+        other = threading.Thread(target=logging.getLogger("tifffile").warning, args=("invalid offset",))
+        other.start()
+        other.join()
+        logging.getLogger("tifffile").warning("truncated file")
+    assert mine == ["truncated file"] and looks_damaged(mine)

@@ -49,8 +49,9 @@ class SoftAccumulator:
         self.m = m_new
 
     def result(self) -> torch.Tensor:
+        """The normalised sum; the accumulator is used up (its buffers are reused)."""
         s = self.s[..., None] if self.num.ndim == 3 else self.s
-        return self.num / s
+        return self.num.div_(s)
 
 
 def noise_sigma(grey: torch.Tensor) -> float:
@@ -84,8 +85,9 @@ def agreement_blend(
     for z in range(n):
         values = read(z)
         diff = box_mean((grey(values) - ref).square_()[None, None], AGREEMENT_RADIUS)[0, 0]
-        logw = (diff - 2 * var).clamp_(min=0).mul_(-1.0 / (AGREEMENT_TOLERANCE * var))
-        acc.add(logw, values)
+        # log-weight 0 within the noise, falling off beyond it; normalised against the best
+        # match, so where no slice agrees the closest ones still win
+        acc.add((diff - 2 * var).clamp_(min=0).mul_(-1.0 / (AGREEMENT_TOLERANCE * var)), values)
         if on_slice is not None:
             on_slice(z)
     return acc.result()

@@ -72,12 +72,12 @@ def auto_scale(height: int, width: int, target_pixels: int = 150_000) -> int:
     return scale
 
 
-def _cast_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Float result back to the input's dtype, rounded and clipped for integers."""
+def _cast_like(values: Any, dtype: np.dtype) -> np.ndarray:
+    """Float tensor back to a numpy array of the input's dtype, rounded and clipped in place."""
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
-        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
-    return values.astype(dtype)
+        values = values.round_().clamp_(info.min, info.max)
+    return values.cpu().numpy().astype(dtype, copy=False)
 
 
 def _check_finite(slice_: np.ndarray, z: int) -> None:
@@ -189,11 +189,13 @@ def fuse(
             if progress is not None:
                 progress(z + 1, total)
         if soft is not None:
+            reference, soft = soft.result(), None  # free the accumulators before pass two
             blended = agreement_blend(
-                read, n, soft.result(), scaler.torch, sigma,
+                read, n, reference, scaler.torch, sigma,
                 on_slice=None if progress is None else lambda z: progress(n + z + 1, total),
             )  # fmt: skip
-            fused = _cast_like(blended.cpu().numpy(), dtype)
+            del reference
+            fused = _cast_like(blended, dtype)
         mask = mask.cpu().numpy()
         if consistency:
             mask = verify_consistency(mask, scale=options.scale).astype(mask.dtype, copy=False)

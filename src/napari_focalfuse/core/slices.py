@@ -9,6 +9,7 @@ bounded whatever the number of slices.
 
 from __future__ import annotations
 
+import mmap
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -45,6 +46,9 @@ class SliceSource:
         values = future.result() if future is not None else read_slice(self.stack, z)
         if self.keep:
             self.kept[z] = values
+        else:
+            values = np.array(values)  # a private copy, so the mapped pages can be dropped
+            _drop_mapped_pages(self.stack)
         return values
 
     def get(self, z: int, ahead: int | None = None) -> np.ndarray:
@@ -58,3 +62,20 @@ class SliceSource:
         ):
             self.pending[ahead] = self.pool.submit(read_slice, self.stack, ahead)
         return values
+
+
+def _drop_mapped_pages(stack: Any) -> None:
+    """Let the OS reclaim the pages of a memory-mapped stack that were read already.
+
+    They are clean copies of the file, but they count as the process's resident memory until
+    released, which would make memory grow with the number of slices read.
+    """
+    base = stack
+    while base is not None and not isinstance(base, np.memmap):
+        base = getattr(base, "base", None)
+    handle = getattr(base, "_mmap", None)
+    if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            handle.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass

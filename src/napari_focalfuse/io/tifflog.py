@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 
 # words in tifffile's warnings that mean the file itself is damaged
@@ -16,27 +17,43 @@ _DAMAGE = ("offset", "truncat", "reshape", "corrupt", "invalid", "eof", "incompl
 
 
 class _Collect(logging.Handler):
+    """Keeps the records of one thread only: batch fusion reads several files at once."""
+
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        if record.thread == self.thread:
+            self.messages.append(record.getMessage())
+
+
+_lock = threading.Lock()
+_active = 0  # collectors open in any thread; while > 0 tifffile's records are not printed
+_propagate = True
 
 
 @contextlib.contextmanager
 def tifffile_warnings() -> Iterator[list[str]]:
-    """Collect tifffile's warnings (instead of printing them) into the yielded list."""
+    """Collect this thread's tifffile warnings (instead of printing them) into the list."""
+    global _active, _propagate
     logger = logging.getLogger("tifffile")
     handler = _Collect()
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
+    with _lock:
+        if _active == 0:
+            _propagate = logger.propagate
+            logger.propagate = False
+        _active += 1
+        logger.addHandler(handler)
     try:
         yield handler.messages
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
+        with _lock:
+            logger.removeHandler(handler)
+            _active -= 1
+            if _active == 0:
+                logger.propagate = _propagate
 
 
 def looks_damaged(messages: list[str]) -> bool:
