@@ -293,5 +293,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
 
+def entry() -> None:
+    """Console script: run, flush, and leave without the interpreter's teardown.
+
+    Unloading torch at exit costs ~0.4 s, a tenth of a typical run; every output is already
+    written, fsynced and renamed into place when ``main`` returns.
+    """
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -303,7 +303,7 @@ def test_focus_sweep_saved_as_time_frames_is_a_stack(tmp_path):
 def test_memory_does_not_grow_with_the_number_of_slices(tmp_path):
     """Fusing a folder of 24 slices peaks at the memory of 8: slices are read one by one.
 
-    (8, not fewer: the intensity scale samples up to 8 slices, a fixed cost.)
+    (Blending keeps decoded slices for its second pass, up to a fixed budget; picking does not.)
     """
     import tracemalloc
 
@@ -327,7 +327,8 @@ def test_memory_does_not_grow_with_the_number_of_slices(tmp_path):
         peaks[n] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     one_slice = 64 * 80 * 3
-    assert peaks[24] < peaks[8] + 2 * one_slice, peaks  # 16 more slices held would add 16
+    # one slice read ahead in the background may or may not be in flight at the peak
+    assert peaks[24] < peaks[8] + 4 * one_slice, peaks  # 16 more slices held would add 16
 
 
 def test_folder_stack_decodes_only_the_slice_asked_for(tmp_path, monkeypatch):

@@ -1,14 +1,10 @@
 """Blending slices instead of picking one pixel: the only way to beat the oracle pick.
 
-Two stages, both streaming (one slice in memory at a time):
-
-1. ``SoftAccumulator``: weights ``activity ** sharpness`` normalised over slices with an online
-   softmax. Where one slice is clearly sharpest it dominates; where several are about equally
-   sharp they mix, and seams between regions soften.
-2. ``agreement_blend``: a second pass that averages every slice agreeing with that first result
-   within the sensor noise (windowed squared difference close to the ``2 sigma^2`` two noisy
-   copies of the same content would have). Slices that are blurred differ by more and drop out,
-   so averaging removes noise without adding blur.
+``agreement_blend`` averages, pixel by pixel, every slice that agrees with the sharpest slice's
+content within the sensor noise: their windowed squared difference stays near the ``2 sigma^2``
+that two noisy copies of the same content have. Blurred slices differ by more and drop out, so
+the average removes noise without adding blur, and seams between regions soften. One slice is
+in memory at a time; the weights are normalised with an online softmax.
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
-"""Whole-stack focal fusion in one streaming pass over the slices.
+"""Whole-stack focal fusion, streaming over the slices.
 
-Each slice is read once, its activity computed (deep feature gradient or Laplacian), and three
-running maps are updated: the best activity so far, its slice index (the decision map), and —
-when seams are softened — a running, re-normalised weighted sum of the slices. Memory is
-therefore a handful of single-slice maps whatever the number of slices.
-
-With ``soften`` the slices are then blended rather than picked (see blending.py): a second,
-encoder-free pass averages the slices that agree with the sharpest content within the noise.
+Pass one reads each slice once, measures its activity (the deep feature gradient, or the
+Laplacian baseline) and keeps three running single-slice maps: the best activity so far, its
+slice index (the decision map) and the pixels of that sharpest slice. With ``soften``, pass two
+(no network) blends the slices that agree with those sharpest pixels within the sensor noise
+(see blending.py). Memory is a handful of slice-sized maps whatever the number of slices.
 """
 
 from __future__ import annotations
@@ -17,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from .blending import SoftAccumulator, agreement_blend, noise_sigma
+from .blending import agreement_blend, noise_sigma
 from .decision import verify_consistency
 from .errors import Cancelled, FocalFuseError
 from .luminance import LuminanceScaler
-from .slices import SliceSource
+from .slices import DEFAULT_BUDGET, SliceSource
 from .stack import as_stack
 
 METHODS = ("deep", "laplacian")
@@ -55,13 +53,12 @@ class FuseOptions:
     scale: int = 1  # activity computed on slices down-sampled this many times
     consistency: bool = True
     soften: bool = True
-    sharpness: float = 16.0  # exponent of the soft weights; higher = closer to a hard pick
 
     def check(self) -> None:
         if self.method not in METHODS:
             raise FocalFuseError(f"Unknown method '{self.method}'; use one of {', '.join(METHODS)}.")
-        if self.window < 0 or self.scale < 1 or self.sharpness <= 0:
-            raise FocalFuseError("window must be >= 0, scale >= 1 and sharpness > 0.")
+        if self.window < 0 or self.scale < 1:
+            raise FocalFuseError("window must be >= 0 and scale >= 1.")
 
 
 def auto_scale(height: int, width: int, target_pixels: int = 150_000) -> int:
@@ -103,7 +100,6 @@ def fuse(
     scale: int | str = "auto",
     consistency: bool | None = None,
     soften: bool | None = None,
-    sharpness: float = 16.0,
     z_step: float | None = None,
     z_unit: str = "µm",
     device: str = "auto",
@@ -136,7 +132,7 @@ def fuse(
     soften = deep_defaults if soften is None else soften
     if scale == "auto":
         scale = auto_scale(h, w)
-    options = FuseOptions(method, window, int(scale), consistency, soften, sharpness)
+    options = FuseOptions(method, window, int(scale), consistency, soften)
     options.check()
     dtype = np.dtype(stack.dtype)
 
@@ -155,12 +151,13 @@ def fuse(
     if encoder is not None:  # weights are copied (cast): the caller's model is left untouched
         encoder = FeatureExtractor(encoder, net_dtype, dev)
 
-    source = SliceSource(stack)
-    scaler = LuminanceScaler.fit(stack, read=source.get)  # decoded slices stay for the passes
+    source = SliceSource(stack, budget=DEFAULT_BUDGET if soften else 0)  # keep for pass two
+    picks = LuminanceScaler.sample_slices(n)
+    following = dict(zip(picks, picks[1:] + [0]))  # read the next one while this one is used
+    scaler = LuminanceScaler.fit(stack, read=lambda z: source.get(z, ahead=following[z]))
     best = torch.full((h, w), -torch.inf, device=dev)
     mask = torch.zeros((h, w), dtype=torch.int16 if n < 32768 else torch.int32, device=dev)
-    soft = SoftAccumulator() if soften else None
-    floor = None  # activity floor: below it a slice counts as featureless
+    reference = None  # the sharpest slice's pixels so far, what pass two compares against
     sigma = np.inf  # sensor noise, from the blurriest (least textured) slice
     total = 2 * n if soften else n
 
@@ -181,15 +178,15 @@ def fuse(
             better = act > best
             best = torch.maximum(best, act)
             mask.masked_fill_(better, z)
-            if soft is not None:
+            if soften:
                 sigma = min(sigma, noise_sigma(grey))
-                if floor is None:
-                    floor = max(float(act.flatten()[::7].quantile(0.1)), 1e-12)
-                soft.add(act.add_(floor).log_().mul_(sharpness), values)
+                if reference is None:
+                    reference = values.clone()
+                else:
+                    reference[better] = values[better]
             if progress is not None:
                 progress(z + 1, total)
-        if soft is not None:
-            reference, soft = soft.result(), None  # free the accumulators before pass two
+        if soften:
             blended = agreement_blend(
                 read, n, reference, scaler.torch, sigma,
                 on_slice=None if progress is None else lambda z: progress(n + z + 1, total),

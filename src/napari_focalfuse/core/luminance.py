@@ -42,8 +42,7 @@ class LuminanceScaler:
 
         ``read(z)`` replaces ``stack[z]`` (e.g. a cache that keeps what it decoded).
         """
-        n = stack.shape[0]
-        picks = np.unique(np.linspace(0, n - 1, min(n, max_slices)).round().astype(int))
+        picks = cls.sample_slices(stack.shape[0], max_slices)
         step = max(1, int(np.sqrt(stack.shape[1] * stack.shape[2] / max_pixels)))
         samples = []
         for z in picks:
@@ -59,6 +58,12 @@ class LuminanceScaler:
         if not hi > lo:
             hi = lo + 1.0  # flat stack: nothing is sharper than anything else
         return cls(float(lo), float(hi))
+
+    @staticmethod
+    def sample_slices(n: int, max_slices: int = 8) -> list[int]:
+        """Every slice of a short stack (so the result never depends on slice order), else
+        ``max_slices`` spread along z: a focal stack's range barely changes along z."""
+        return [int(z) for z in np.unique(np.linspace(0, n - 1, min(n, max_slices)).round())]
 
     def __call__(self, slice_: np.ndarray) -> np.ndarray:
         lum = luminance(slice_)

@@ -1,4 +1,4 @@
-"""Reading slices for fusion: one ahead in a background thread, kept for the second pass.
+"""Reading slices for fusion: ahead of use in background threads, kept for the second pass.
 
 Decoding a JPEG or a compressed TIFF page costs as much as the network on a down-sampled
 slice; reading the next slice while the current one is processed hides most of it (decoders
@@ -25,7 +25,8 @@ class SliceSource:
         self.stack = stack
         n = int(stack.shape[0])
         slice_bytes = int(np.prod(stack.shape[1:])) * np.dtype(stack.dtype).itemsize
-        self.keep = n * slice_bytes <= budget
+        # a memory map is read again for free; keeping it would only keep its pages resident
+        self.keep = n * slice_bytes <= budget and _memory_map(stack) is None
         self.kept: dict[int, np.ndarray] = {}
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="focalfuse-read")
         self.pending: dict[int, Future] = {}
@@ -64,16 +65,21 @@ class SliceSource:
         return values
 
 
+def _memory_map(stack: Any) -> Any:
+    """The mmap object behind a numpy memory map (or a view of one), else None."""
+    base = stack
+    while base is not None and not isinstance(base, np.memmap):
+        base = getattr(base, "base", None)
+    return getattr(base, "_mmap", None)
+
+
 def _drop_mapped_pages(stack: Any) -> None:
     """Let the OS reclaim the pages of a memory-mapped stack that were read already.
 
     They are clean copies of the file, but they count as the process's resident memory until
     released, which would make memory grow with the number of slices read.
     """
-    base = stack
-    while base is not None and not isinstance(base, np.memmap):
-        base = getattr(base, "base", None)
-    handle = getattr(base, "_mmap", None)
+    handle = _memory_map(stack)
     if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
         try:
             handle.madvise(mmap.MADV_DONTNEED)
