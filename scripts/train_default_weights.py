@@ -47,7 +47,6 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--steps", type=int, default=200, help="optimiser steps per epoch")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--input-noise", type=float, default=0.0, help="denoising variant")
     parser.add_argument("--lr", type=float, default=1e-3)
     args = parser.parse_args()
 
@@ -57,7 +56,7 @@ def main() -> None:
     model = FocalAutoencoder()
     config = TrainConfig(
         epochs=args.epochs, steps_per_epoch=args.steps, batch_size=16, patch_size=64,
-        lr=args.lr, lam=1.0, input_noise=args.input_noise, seed=args.seed, device="cpu",
+        lr=args.lr, lam=1.0, seed=args.seed, device="cpu",
     )  # fmt: skip
     start = time.time()
 

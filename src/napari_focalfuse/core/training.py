@@ -37,7 +37,6 @@ class TrainConfig:
     patch_size: int = 64
     lr: float = 1e-4
     lam: float = 1.0  # weight of the SSIM term
-    input_noise: float = 0.0  # max std of Gaussian noise added to inputs (denoising variant)
     seed: int = 0
     device: str = "auto"
 
@@ -113,11 +112,7 @@ def train(
                 if should_stop is not None and should_stop():
                     raise Cancelled
                 batch = sampler.batch(config.batch_size).to(device)
-                inputs = batch
-                if config.input_noise > 0:  # reconstruct the clean patch from a noisy one
-                    sigma = torch.rand(batch.shape[0], 1, 1, 1, device=device) * config.input_noise
-                    inputs = batch + sigma * torch.randn_like(batch)
-                loss = reconstruction_loss(model(inputs), batch, config.lam)
+                loss = reconstruction_loss(model(batch), batch, config.lam)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
