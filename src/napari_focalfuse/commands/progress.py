@@ -24,7 +24,7 @@ class FuseBar:
     """``progress(done, total)`` for fuse."""
 
     def __init__(self, desc: str, quiet: bool, total: int | None = None):
-        self.bar = bar(total, desc, "slice", quiet)
+        self.bar = bar(total, desc, "step", quiet)  # a step reads one slice; blending reads each twice
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar.total != total:
