@@ -330,3 +330,11 @@ def test_interrupts_and_failures_end_in_one_line(
     assert rc == status
     assert "Traceback" not in err and re.search(pattern, err.strip(), re.M), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.tif"]
+
+
+def test_scheduler_without_batch_is_refused(tmp_path, capsys, rendered_u8):
+    src = tmp_path / "stack.tif"
+    tifffile.imwrite(src, rendered_u8, photometric="rgb")
+    rc, _, err = cli(capsys, "fuse", src, "-o", tmp_path / "f.tif", "--workers", "2")
+    assert rc == 2 and "only apply with --batch" in err
+    assert not (tmp_path / "f.tif").exists()

@@ -15,8 +15,6 @@ def run_batch(args: argparse.Namespace) -> int:
 
     if args.mask or args.height:
         raise FocalFuseError("--batch writes <name>_mask.tif itself; drop --mask/--height.")
-    if args.scheduler and not args.batch:
-        raise FocalFuseError("--scheduler only applies with --batch.")
     progress = bar(None, "stacks", "stack", args.quiet)
 
     def done(item: BatchItem) -> None:

@@ -19,6 +19,9 @@ def run_fuse(args: argparse.Namespace) -> int:
     from ..io.read import read_stack
     from ..io.write import write_any, write_decision_map, write_image
 
+    if args.scheduler or args.workers:
+        raise FocalFuseError("--scheduler and --workers only apply with --batch.")
+
     out, mask_out, height_out = check_outputs(
         [
             (args.output, IMAGE_OUT, "output"),

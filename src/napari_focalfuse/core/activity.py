@@ -20,7 +20,8 @@ TILE = 256  # features are computed tile by tile: ~60 MB of feature maps whateve
 def spatial_frequency(features: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) -> (B, 1, H, W) float32: channel-summed squared left and upper differences.
 
-    Sums accumulate in float32 even when the features are bfloat16.
+    The method's feature gradient written plainly; fusion uses :class:`FeatureExtractor`, which
+    computes the same blockwise without materialising the features (tests compare the two).
     """
     dx = (features[..., :, 1:] - features[..., :, :-1]).square().sum(1, keepdim=True, dtype=torch.float32)
     dy = (features[..., 1:, :] - features[..., :-1, :]).square().sum(1, keepdim=True, dtype=torch.float32)

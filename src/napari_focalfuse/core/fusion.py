@@ -44,21 +44,11 @@ class FusionResult:
         return self.mask.astype(np.float32) * np.float32(self.z_step or 1.0)
 
 
-@dataclass(frozen=True)
-class FuseOptions:
-    """The knobs of :func:`fuse` that change the result."""
-
-    method: str = "deep"
-    window: int = 5  # radius, full-resolution px, of the activity window
-    scale: int = 1  # activity computed on slices down-sampled this many times
-    consistency: bool = True
-    soften: bool = True
-
-    def check(self) -> None:
-        if self.method not in METHODS:
-            raise FocalFuseError(f"Unknown method '{self.method}'; use one of {', '.join(METHODS)}.")
-        if self.window < 0 or self.scale < 1:
-            raise FocalFuseError("window must be >= 0 and scale >= 1.")
+def _check_options(method: str, window: int, scale: int) -> None:
+    if method not in METHODS:
+        raise FocalFuseError(f"Unknown method '{method}'; use one of {', '.join(METHODS)}.")
+    if window < 0 or scale < 1:
+        raise FocalFuseError("window must be >= 0 and scale >= 1.")
 
 
 def auto_scale(height: int, width: int, target_pixels: int = 150_000) -> int:
@@ -130,10 +120,8 @@ def fuse(
     window = (5 if deep_defaults else 0) if window is None else window
     consistency = deep_defaults if consistency is None else consistency
     soften = deep_defaults if soften is None else soften
-    if scale == "auto":
-        scale = auto_scale(h, w)
-    options = FuseOptions(method, window, int(scale), consistency, soften)
-    options.check()
+    scale = auto_scale(h, w) if scale == "auto" else int(scale)
+    _check_options(method, window, scale)
     dtype = np.dtype(stack.dtype)
 
     encoder = None
@@ -161,20 +149,21 @@ def fuse(
     sigma = np.inf  # sensor noise, from the blurriest (least textured) slice
     total = 2 * n if soften else n
 
-    def read(z: int) -> torch.Tensor:
+    def read(z: int, check: bool = False) -> torch.Tensor:
         if should_stop is not None and should_stop():
             raise Cancelled("fusion cancelled")
         sl = source.get(z, ahead=z + 1)
-        if sl.shape != stack.shape[1:]:
-            raise FocalFuseError(f"Slice {z} has shape {sl.shape}, expected {stack.shape[1:]}.")
-        _check_finite(sl, z)
+        if check:  # pass one; pass two reads the same slices again
+            if sl.shape != stack.shape[1:]:
+                raise FocalFuseError(f"Slice {z} has shape {sl.shape}, expected {stack.shape[1:]}.")
+            _check_finite(sl, z)
         return torch.from_numpy(_native(sl)).to(dev).float()
 
     with source, torch.inference_mode():
         for z in range(n):
-            values = read(z)
+            values = read(z, check=True)
             grey = scaler.torch(values)
-            act = slice_activity(grey, method, encoder, window, options.scale, dev)
+            act = slice_activity(grey, method, encoder, window, scale, dev)
             better = act > best
             best = torch.maximum(best, act)
             mask.masked_fill_(better, z)
@@ -195,7 +184,7 @@ def fuse(
             fused = _cast_like(blended, dtype)
         mask = mask.cpu().numpy()
         if consistency:
-            mask = verify_consistency(mask, scale=options.scale).astype(mask.dtype, copy=False)
+            mask = verify_consistency(mask, scale=scale).astype(mask.dtype, copy=False)
         if not soften:
             fused = np.empty(stack.shape[1:], dtype)
             _gather(source.get, mask, fused)

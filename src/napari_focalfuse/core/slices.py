@@ -25,8 +25,9 @@ class SliceSource:
         self.stack = stack
         n = int(stack.shape[0])
         slice_bytes = int(np.prod(stack.shape[1:])) * np.dtype(stack.dtype).itemsize
+        self.mapping = _memory_map(stack)
         # a memory map is read again for free; keeping it would only keep its pages resident
-        self.keep = n * slice_bytes <= budget and _memory_map(stack) is None
+        self.keep = n * slice_bytes <= budget and self.mapping is None
         self.kept: dict[int, np.ndarray] = {}
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="focalfuse-read")
         self.pending: dict[int, Future] = {}
@@ -47,9 +48,9 @@ class SliceSource:
         values = future.result() if future is not None else read_slice(self.stack, z)
         if self.keep:
             self.kept[z] = values
-        else:
+        elif self.mapping is not None:
             values = np.array(values)  # a private copy, so the mapped pages can be dropped
-            _drop_mapped_pages(self.stack)
+            _drop_pages(self.mapping)
         return values
 
     def get(self, z: int, ahead: int | None = None) -> np.ndarray:
@@ -73,14 +74,13 @@ def _memory_map(stack: Any) -> Any:
     return getattr(base, "_mmap", None)
 
 
-def _drop_mapped_pages(stack: Any) -> None:
+def _drop_pages(handle: mmap.mmap) -> None:
     """Let the OS reclaim the pages of a memory-mapped stack that were read already.
 
     They are clean copies of the file, but they count as the process's resident memory until
     released, which would make memory grow with the number of slices read.
     """
-    handle = _memory_map(stack)
-    if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+    if hasattr(mmap, "MADV_DONTNEED"):
         try:
             handle.madvise(mmap.MADV_DONTNEED)
         except (OSError, ValueError):

@@ -8,7 +8,17 @@ import numpy as np
 
 from .errors import FocalFuseError
 
-SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+
+def check_dtype(dtype: np.dtype, name: str = "The stack") -> np.dtype:
+    """Only real-valued integer or float pixels; bool and complex are refused by name."""
+    kind = np.dtype(dtype)
+    if kind == np.bool_ or not (
+        np.issubdtype(kind, np.integer) or np.issubdtype(kind, np.floating)
+    ):
+        raise FocalFuseError(
+            f"{name} has pixel type {kind}, which is not supported; use integer or float images."
+        )
+    return kind
 
 
 def as_stack(stack: Any) -> Any:
@@ -49,9 +59,7 @@ def as_stack(stack: Any) -> Any:
         raise FocalFuseError(f"A focal stack needs at least 2 slices, got {shape[0]}.")
     if min(shape[1:3]) < 8:
         raise FocalFuseError(f"Slices of {shape[1]}x{shape[2]} px are too small to fuse.")
-    kind = np.dtype(stack.dtype)
-    if kind == bool or not (np.issubdtype(kind, np.integer) or np.issubdtype(kind, np.floating)):
-        raise FocalFuseError(f"Unsupported pixel type {kind}; use integer or float images.")
+    check_dtype(stack.dtype)
     return stack
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..core.errors import FocalFuseError
 from .formats import is_tiff
 from .lazy import LazyStack
-from .limits import check_dtype
+from ..core.stack import check_dtype
 from .tifflog import codec_missing, looks_damaged, tifffile_warnings
 
 # PIL modes we read as they are: (dtype, channels)

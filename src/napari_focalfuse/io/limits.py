@@ -1,4 +1,4 @@
-"""Refusing what cannot work before any pixel is read: odd pixel types, stacks too big for RAM."""
+"""Refusing what cannot work before any pixel is read: stacks too big for RAM."""
 
 from __future__ import annotations
 
@@ -9,23 +9,12 @@ import numpy as np
 from ..core.errors import FocalFuseError
 
 # Peak working memory of one fusion besides its output, in bytes per pixel of one slice,
-# measured (peak RSS, RGB uint8, 600x1000 px, torch CPU): ~150 B/px for the Laplacian and
-# ~500 B/px for the deep method at scale 1 (~270 at scale 2): the encoder's 64 float32 feature
-# maps of a whole slice dominate. Independent of the number of slices by design.
+# measured (peak RSS, RGB uint8, 600x1000 px, torch CPU) before the encoder was tiled: ~150 B/px
+# for the Laplacian, ~500 B/px for the deep method at scale 1 (~270 at scale 2). Now features are
+# computed in fixed-size tiles and a 20 MP RGB frame measures ~120 B/px in all, so these are
+# conservative upper bounds. Independent of the number of slices by design.
 _BASE_BYTES = 150
 _DEEP_BYTES = 350  # extra for the deep method at scale 1, divided by scale**2
-
-
-def check_dtype(dtype: np.dtype, name: str) -> np.dtype:
-    """Only real-valued integer or float pixels; bool and complex are refused by name."""
-    kind = np.dtype(dtype)
-    if kind == np.bool_ or not (
-        np.issubdtype(kind, np.integer) or np.issubdtype(kind, np.floating)
-    ):
-        raise FocalFuseError(
-            f"{name} has pixel type {kind}, which is not supported; use integer or float images."
-        )
-    return kind
 
 
 def available_memory() -> int:

@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import FocalFuseError
+from ..core.stack import check_dtype
 from .axes import AxisPlan, plan_axes
 from .formats import to_micrometres, unit_name
 from .lazy import LazyStack
-from .limits import check_dtype, check_memory
+from .limits import check_memory
 from .tifflog import codec_missing, looks_damaged, tifffile_warnings
 
 
