@@ -20,7 +20,7 @@ from skimage import data
 from napari_focalfuse.core.luminance import luminance
 from napari_focalfuse.core.model import FocalAutoencoder
 from napari_focalfuse.core.training import TrainConfig, train
-from napari_focalfuse.core.weights import default_weights_path, save_weights
+from napari_focalfuse.core.weights import default_weights_path, file_sha256, save_weights
 
 IMAGES = [
     "astronaut", "camera", "coffee", "chelsea", "rocket", "coins", "moon", "page", "text",
@@ -65,8 +65,15 @@ def main() -> None:
             print(f"epoch {epoch + 1}/{args.epochs} loss {loss:.4f} ({time.time() - start:.0f} s)")
 
     result = train(model, training_images(args.seed), config, progress=report)
-    save_weights(result.model, args.output, epochs=args.epochs, steps=args.steps, seed=args.seed)
+    save_weights(
+        result.model, args.output, overwrite=True, epochs=args.epochs, steps=args.steps,
+        seed=args.seed,
+    )  # fmt: skip
     print(f"saved {args.output} (final epoch loss {result.losses[-1]:.4f})")
+    print(
+        "pin it in src/napari_focalfuse/core/weights.py:\n"
+        f'DEFAULT_WEIGHTS_SHA256 = "{file_sha256(args.output)}"'
+    )
 
 
 if __name__ == "__main__":

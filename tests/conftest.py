@@ -20,12 +20,12 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def rendered():
-    """5 slices of a 96x128 astronaut crop focused along a left-to-right depth ramp."""
-    from skimage import data
-
+    """5 slices of a 96x128 motorcycle crop (held out) focused along a left-to-right depth ramp."""
     from napari_focalfuse.core.synthetic import render_focal_stack
 
-    image = data.astronaut()[100:196, 150:278]
+    from .held_out import motorcycle
+
+    image = motorcycle(64, 400, 96, 128)
     disparity = np.tile(np.linspace(0.0, 1.0, 128, dtype=np.float32), (96, 1))
     return render_focal_stack(image, disparity, n_slices=5, max_blur=4.0, noise=0.005)
 

@@ -16,14 +16,13 @@ H, W, N = 64, 96, 4
 
 
 def _rendered(rgb: bool, seed: int) -> np.ndarray:
-    """(N, 64, 96[, 3]) float32 in [0, 1]: an astronaut crop with a left-to-right depth ramp."""
-    from skimage import color, data
-
+    """(N, 64, 96[, 3]) float32 in [0, 1]: a held-out motorcycle crop with a depth ramp."""
     from napari_focalfuse.core.synthetic import render_focal_stack
 
-    image = data.astronaut()[100 + seed * 40 : 100 + seed * 40 + H, 150 : 150 + W]
-    if not rgb:
-        image = color.rgb2gray(image).astype(np.float32)
+    from .held_out import motorcycle
+
+    y, x = ((240, 368), (56, 400), (264, 160))[seed]
+    image = motorcycle(y, x, H, W, grey=not rgb)
     ramp = np.tile(np.linspace(0.0, 1.0, W, dtype=np.float32), (H, 1))
     return render_focal_stack(image, ramp, n_slices=N, max_blur=4.0, levels=8, seed=seed).stack
 

@@ -41,6 +41,11 @@ if TYPE_CHECKING:
     from .io.read import read_stack
 
 
+def __dir__() -> list[str]:
+    """The public API (loaded lazily, so not yet in the module's namespace) and the rest."""
+    return sorted(set(globals()) | set(__all__))
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         import importlib

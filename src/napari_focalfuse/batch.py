@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
-import time
+from time import perf_counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +48,8 @@ class BatchItem:
     error: str | None = None
     seconds: float = 0.0
     shape: tuple[int, ...] = field(default_factory=tuple)
+    read: str = ""  # what was read, e.g. "7 slices: 1.jpg, 2.jpg, …"
+    warnings: list[str] = field(default_factory=list)  # e.g. a slice given twice
 
 
 # ---------------------------------------------------------------- expanding the inputs
@@ -155,8 +157,8 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _task_threads(concurrent: int | None) -> int:
-    """Torch threads per task so that tasks x threads <= cores."""
+def _task_threads(concurrent: int | None, cores: int | None = None) -> int:
+    """Torch threads per task so that tasks x threads <= cores (all of them unless limited)."""
     if concurrent is None:  # on a distributed worker: share its cores among its task slots
         try:
             from distributed import get_worker
@@ -164,14 +166,21 @@ def _task_threads(concurrent: int | None) -> int:
             concurrent = get_worker().state.nthreads
         except Exception:  # noqa: BLE001 - not on a worker, or an older distributed
             concurrent = 1
-    return max(1, cpu_count() // max(1, int(concurrent)))
+    return max(1, (cores or cpu_count()) // max(1, int(concurrent)))
 
 
-def memory_workers(specs: Sequence[StackSpec], limit: int, method: str = "deep", scale: Any = 1) -> int:
+def memory_workers(
+    specs: Sequence[StackSpec],
+    limit: int,
+    method: str = "deep",
+    scale: Any = 1,
+    read_options: dict[str, Any] | None = None,
+) -> int:
     """At most ``limit`` concurrent stacks, fewer when the largest would not fit in RAM that many times.
 
     Uses the readers' own estimate (io.limits.fusion_bytes) on headers only; ``scale`` "auto"
     counts as 1 (an upper bound). Unreadable stacks are skipped here and report their error later.
+    ``read_options`` (channel, time) are those the stacks will be read with.
     """
     from .io.limits import available_memory, fusion_bytes
     from .io.read import read_stack
@@ -182,7 +191,7 @@ def memory_workers(specs: Sequence[StackSpec], limit: int, method: str = "deep",
         if spec.problem:
             continue
         try:
-            stack, _ = read_stack(list(spec.source) if isinstance(spec.source, tuple) else spec.source)
+            stack, _ = read_stack(_source(spec), **(read_options or {}))
         except Exception:  # noqa: BLE001, S112 - the task itself reports it
             continue
         need = max(need, fusion_bytes(tuple(stack.shape), stack.dtype, method, factor))
@@ -206,6 +215,10 @@ def _one_sentence(exc: BaseException) -> str:
     return f"Unexpected {type(exc).__name__}: {exc}"
 
 
+def _source(spec: StackSpec) -> str | list[str]:
+    return list(spec.source) if isinstance(spec.source, tuple) else spec.source
+
+
 def fuse_one(
     spec: StackSpec,
     fused_path: str,
@@ -213,10 +226,16 @@ def fuse_one(
     *,
     overwrite: bool = False,
     concurrent: int | None = 1,
+    cores: int | None = None,
+    read_options: dict[str, Any] | None = None,
     fuse_kwargs: dict[str, Any] | None = None,
 ) -> BatchItem:
-    """Read, fuse and atomically write one stack; every failure becomes ``BatchItem.error``."""
-    start = time.perf_counter()
+    """Read, fuse and write one stack (both files or neither); failures become ``item.error``.
+
+    ``read_options`` (channel, time) go to :func:`read_stack`; a ``z_step`` in ``fuse_kwargs``
+    overrides the file's. ``cores``: CPU threads shared by all ``concurrent`` tasks.
+    """
+    start = perf_counter()
     item = BatchItem(spec.label, fused_path, mask_path, ok=False)
     stack = None
     try:
@@ -224,37 +243,38 @@ def fuse_one(
 
         if spec.problem:
             raise FocalFuseError(spec.problem)
-        for path in (fused_path, mask_path):
-            if Path(path).exists() and not overwrite:
-                raise FocalFuseError(f"{path} already exists; pass overwrite=True to replace it.")
         import torch
 
+        from .commands.inputs import describe_inputs, duplicate_warnings
         from .core.fusion import fuse
+        from .io.output_group import OutputGroup, check_writable
         from .io.read import read_stack
-        from .io.write import write_decision_map, write_image
+        from .io.write import decision_map_writer, tiff_writer
 
-        torch.set_num_threads(_task_threads(concurrent))
-        source = list(spec.source) if isinstance(spec.source, tuple) else spec.source
-        stack, meta = read_stack(source)
+        for path in (fused_path, mask_path):  # before the work, not after it
+            check_writable(path, overwrite)
+        torch.set_num_threads(_task_threads(concurrent, cores))
+        stack, meta = read_stack(_source(spec), **(read_options or {}))
+        n = int(stack.shape[0])
+        item.read = describe_inputs(meta, n)
+        item.warnings = duplicate_warnings(meta["paths"])
         kwargs = dict(fuse_kwargs or {})
-        if kwargs.get("z_step") is None and meta.get("z_step"):
-            kwargs["z_step"] = meta["z_step"]
-            kwargs.setdefault("z_unit", meta.get("z_unit") or "µm")
+        if kwargs.get("z_step") is None:
+            kwargs["z_step"] = meta.get("z_step")  # µm, or None
         result = fuse(stack, **kwargs)
-        extra = {"pixel_size": meta.get("pixel_size")}
-        write_image(fused_path, result.fused, overwrite=overwrite, **extra)
-        write_decision_map(
-            mask_path, result.mask, stack.shape[0], overwrite=overwrite,
-            z_step=result.z_step, z_unit=result.z_unit, **extra,
-        )
-        item.ok, item.shape = True, tuple(int(n) for n in stack.shape)
+        physical = {"z_step": result.z_step, "pixel_size": meta.get("pixel_size")}
+        outputs = OutputGroup(overwrite)
+        outputs.add(fused_path, tiff_writer(result.fused, **physical))
+        outputs.add(mask_path, decision_map_writer(result.mask, n, **physical))
+        outputs.commit()
+        item.ok, item.shape = True, tuple(int(k) for k in stack.shape)
     except Exception as exc:  # noqa: BLE001 - one stack's failure must not stop the batch
         item.error = _one_sentence(exc)
     finally:
         close = getattr(stack, "close", None)
         if callable(close):
             close()
-    item.seconds = time.perf_counter() - start
+    item.seconds = perf_counter() - start
     return item
 
 
@@ -310,6 +330,9 @@ def fuse_many(
     scheduler: str | None = None,
     overwrite: bool = False,
     workers: int | None = None,
+    threads: int | None = None,
+    channel: int | None = None,
+    time: int | None = None,
     on_done: Callable[[BatchItem], None] | None = None,
     **fuse_kwargs: Any,
 ) -> list[BatchItem]:
@@ -319,8 +342,11 @@ def fuse_many(
     ``tcp://host:port`` address of a running dask.distributed scheduler. ``workers``: stacks
     fused at once locally (default: one per core, at most one per stack, fewer when the largest
     stack would not fit in the free memory that many times); each gets cores // workers torch
-    threads. ``on_done(item)`` is called as each stack finishes. ``fuse_kwargs`` go to
-    :func:`napari_focalfuse.fuse`. Results keep the order of the stacks.
+    threads. ``threads`` caps the CPU threads of all local tasks together (default: every
+    core). ``channel`` and ``time`` pick one channel / time point of every stack, as in
+    :func:`read_stack`. ``on_done(item)`` is called as each stack finishes. ``fuse_kwargs`` go
+    to :func:`napari_focalfuse.fuse` (a ``z_step`` there replaces every file's own).
+    Results keep the order of the stacks.
     """
     import dask
 
@@ -341,6 +367,8 @@ def fuse_many(
         )
     if workers is not None and workers < 1:
         raise FocalFuseError(f"workers must be at least 1, got {workers}.")
+    read_options = {"channel": channel, "time": time}
+    cores = min(threads, cpu_count()) if threads else cpu_count()
     if scheduler == "synchronous":
         n_local = 1
     elif workers is not None:
@@ -349,13 +377,17 @@ def fuse_many(
         n_local = 0  # the cluster decides
     else:
         n_local = memory_workers(
-            specs, min(len(specs), cpu_count()), fuse_kwargs.get("method", "deep"), fuse_kwargs.get("scale", 1)
-        )
+            specs, min(len(specs), cores), fuse_kwargs.get("method", "deep"),
+            fuse_kwargs.get("scale", 1), read_options,
+        )  # fmt: skip
     concurrent = None if remote else n_local
     out.mkdir(parents=True, exist_ok=True)
     task = dask.delayed(fuse_one, pure=False)
     tasks = [
-        task(spec, f, m, overwrite=overwrite, concurrent=concurrent, fuse_kwargs=fuse_kwargs)
+        task(
+            spec, f, m, overwrite=overwrite, concurrent=concurrent,
+            cores=None if remote else cores, read_options=read_options, fuse_kwargs=fuse_kwargs,
+        )  # fmt: skip
         for spec, (f, m) in zip(specs, paths)
     ]
     if remote:

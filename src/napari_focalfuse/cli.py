@@ -40,6 +40,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _add_threads_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help="use at most N CPU threads for the network and the decoders, to leave the rest of "
+        "the machine to other work (default: all cores; with --batch, N in all)",
+    )
+
+
 def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--channel",
@@ -60,6 +70,7 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
         help="replace output files that already exist (never done without this flag)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_threads_option(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -247,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace result files that already exist"
     )
     d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_threads_option(d)
     return parser
 
 
@@ -275,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from .commands.demo import run_demo as run
         return run(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # outputs are written as a group (io/output_group.py): all or none
         print(f"\n{PROG}: interrupted; no partial output was written.", file=sys.stderr)
         return 130
     except FocalFuseError as exc:
@@ -297,9 +309,14 @@ def entry() -> None:
     """Console script: run, flush, and leave without the interpreter's teardown.
 
     Unloading torch at exit costs ~0.4 s, a tenth of a typical run; every output is already
-    written, fsynced and renamed into place when ``main`` returns.
+    written, fsynced and renamed into place when ``main`` returns. Worker threads of an
+    interrupted batch may still be running: a group of outputs being renamed is finished, the
+    temporary files of the others are deleted.
     """
+    from .io.output_group import finish_outputs
+
     status = main()
+    finish_outputs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

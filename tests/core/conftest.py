@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import ndimage
-from skimage import data
-
 from napari_focalfuse.core.synthetic import render_focal_stack
+
+from ..held_out import motorcycle
 
 
 def _texture(shape: tuple[int, int]) -> np.ndarray:
-    """A real photograph (astronaut), cropped to ``shape``, RGB float in [0, 1]."""
-    img = data.astronaut()[40 : 40 + shape[0], 120 : 120 + shape[1]]
-    return img.astype(np.float32) / 255.0
+    """A real photograph (the held-out motorcycle's shelves), cropped to ``shape``, RGB in [0, 1]."""
+    return motorcycle(56, 320, *shape)
 
 
 def blocks_disparity(shape: tuple[int, int], n_blocks: int) -> np.ndarray:

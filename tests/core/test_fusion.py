@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import napari_focalfuse as ff
+import napari_focalfuse.core.fusion
 from napari_focalfuse.core import metrics
 from napari_focalfuse.core.errors import Cancelled, FocalFuseError
 from napari_focalfuse.core.synthetic import render_focal_stack
@@ -90,10 +91,17 @@ def test_softening_blends_equally_sharp_slices_and_averages_noise():
     assert np.abs(soft - 0.5).mean() < 0.6 * np.abs(hard - 0.5).mean()
 
 
-def test_height_map_uses_the_z_step(band_stack):
+def test_height_map_gives_the_true_depth_in_micrometres(band_stack):
+    """Band k is in focus in slice k, i.e. at k x 2.5 µm: the height map must say so."""
     res = ff.fuse(band_stack.stack, z_step=2.5)
-    assert np.allclose(res.height, res.mask * 2.5)
-    assert res.z_unit == "µm"
+    true_height = band_stack.true_index * 2.5
+    assert res.height.dtype == np.float32 and res.z_unit == "µm"
+    assert np.mean(res.height == true_height) > 0.75  # exact depth; a constant map scores 0.17
+    assert np.mean(np.abs(res.height - true_height) <= 2.5) > 0.95
+    assert set(np.unique(res.height)) <= {k * 2.5 for k in range(6)}
+    unknown = ff.fuse(band_stack.stack)  # without a z-step the height counts slices
+    np.testing.assert_array_equal(unknown.height, res.height / 2.5)
+    assert unknown.z_unit == "slice"
 
 
 def test_alpha_channel_is_kept(band_stack):
@@ -134,13 +142,28 @@ def test_fast_extractor_equals_the_encoder_features_gradient():
     assert torch.allclose(fast, reference, rtol=1e-4, atol=1e-6)
 
 
-def test_progress_and_cancel(band_stack):
+def test_progress_total_is_known_before_the_first_slice_and_never_changes(band_stack):
+    reads: list[int] = []
+
+    class Counting(np.ndarray):  # records every slice read, to order them with the callbacks
+        def __getitem__(self, key):
+            if isinstance(key, (int, np.integer)):
+                reads.append(int(key))
+            return np.asarray(self).__getitem__(key)
+
+    stack = band_stack.stack.view(Counting)
     seen = []
-    ff.fuse(band_stack.stack, method="laplacian", progress=lambda d, t: seen.append((d, t)))
-    assert seen == [(z + 1, 6) for z in range(6)]
+    ff.fuse(stack, method="laplacian", progress=lambda d, t: seen.append((d, t, len(reads))))
+    assert seen[0] == (0, 6, 0)  # announced before any slice was read
+    assert [(d, t) for d, t, _ in seen] == [(z, 6) for z in range(7)]
     seen.clear()
-    ff.fuse(band_stack.stack, progress=lambda d, t: seen.append((d, t)))
-    assert seen == [(z + 1, 12) for z in range(12)]  # blending reads the slices twice
+    reads.clear()
+    ff.fuse(stack, progress=lambda d, t: seen.append((d, t, len(reads))))
+    assert seen[0][:2] == (0, 12)  # blending reads the slices twice
+    assert [(d, t) for d, t, _ in seen] == [(z, 12) for z in range(13)]
+
+
+def test_cancel(band_stack):
     with pytest.raises(Cancelled):
         ff.fuse(band_stack.stack, should_stop=lambda: True)
 
@@ -148,3 +171,39 @@ def test_progress_and_cancel(band_stack):
 def test_unknown_method_is_one_clear_error(band_stack):
     with pytest.raises(FocalFuseError, match="Unknown method"):
         ff.fuse(band_stack.stack, method="wavelet")
+
+
+def test_down_sampled_features_stay_close_to_full_resolution():
+    """scale > 1 (the default for frames over ~0.6 MP) against the truth and full resolution.
+
+    A 192x384 stack of 6 depth bands: measured map accuracy 0.81 at scale 1, 2 and 4, fused
+    error 0.0040 / 0.0041 / 0.0042 (the middle slice alone: 0.064).
+    """
+    shape = (192, 384)
+    image = np.concatenate([_texture((96, 384)), _texture((96, 384))[::-1]], 0)
+    r = render_focal_stack(image, blocks_disparity(shape, 6), n_slices=6, max_blur=10.0)
+    runs = {s: ff.fuse(r.stack, scale=s) for s in (1, 2, 4)}
+    full_acc = metrics.map_accuracy(runs[1].mask, r.true_index)
+    full_err = metrics.mae(runs[1].fused, r.truth)
+    assert runs[2].mask.shape == shape and runs[4].mask.shape == shape
+    assert metrics.map_accuracy(runs[2].mask, r.true_index) > full_acc - 0.05
+    assert metrics.mae(runs[2].fused, r.truth) < 1.1 * full_err
+    assert metrics.map_accuracy(runs[4].mask, r.true_index) > full_acc - 0.08
+    assert metrics.mae(runs[4].fused, r.truth) < 1.15 * full_err
+    assert metrics.mae(runs[4].fused, r.truth) < 0.3 * metrics.mae(r.stack[3], r.truth)
+    assert ff.core.fusion.auto_scale(600, 1000) == 2 and ff.core.fusion.auto_scale(500, 600) == 1
+
+
+def test_bfloat16_moves_little_of_the_map(band_stack):
+    """precision="bfloat16" runs on any CPU (slowly without native support): the raw map may
+    move on a few percent of the pixels (measured here: 1.5 %), the fused image hardly at all."""
+    options = dict(consistency=False, soften=False, device="cpu")
+    full = ff.fuse(band_stack.stack, precision="float32", **options)
+    half = ff.fuse(band_stack.stack, precision="bfloat16", **options)
+    moved = np.mean(full.mask != half.mask)
+    assert 0 < moved < 0.05, moved  # > 0: bfloat16 really ran
+    assert abs(metrics.mae(half.fused, band_stack.truth) - metrics.mae(full.fused, band_stack.truth)) < 5e-4
+    assert abs(
+        metrics.map_accuracy(half.mask, band_stack.true_index)
+        - metrics.map_accuracy(full.mask, band_stack.true_index)
+    ) < 0.02

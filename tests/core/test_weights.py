@@ -72,3 +72,94 @@ def test_incompatible_weights_are_one_clear_error(tmp_path):
 def test_unknown_weights_argument():
     with pytest.raises(FocalFuseError, match="weights must be"):
         resolve_model(3.5)
+
+
+def test_shipped_weights_match_their_pin():
+    """If this fails after retraining: paste the hash scripts/train_default_weights.py printed
+    into DEFAULT_WEIGHTS_SHA256 (src/napari_focalfuse/core/weights.py)."""
+    from napari_focalfuse.core.weights import DEFAULT_WEIGHTS_SHA256, file_sha256
+
+    assert file_sha256(default_weights_path()) == DEFAULT_WEIGHTS_SHA256
+
+
+@pytest.mark.parametrize("damage", ["one-byte", "other-weights", "missing"])
+def test_a_tampered_default_weights_file_is_refused(tmp_path, monkeypatch, damage):
+    """A changed default.pt that still loads (other weights, a flipped byte) is refused with a
+    sentence, by fuse and finetune alike, instead of silently giving other results."""
+    import numpy as np
+
+    from napari_focalfuse.core import weights
+    from napari_focalfuse.core.weights import save_weights
+
+    fake = tmp_path / "default.pt"
+    if damage == "one-byte":
+        data = bytearray(default_weights_path().read_bytes())
+        data[len(data) // 2] ^= 0x01
+        fake.write_bytes(bytes(data))
+    elif damage == "other-weights":
+        torch.manual_seed(1)
+        save_weights(FocalAutoencoder(), fake)
+        ff.load_weights(fake)  # a perfectly loadable file
+    monkeypatch.setattr(weights, "default_weights_path", lambda: fake)
+    stack = np.random.default_rng(0).random((3, 32, 32), dtype=np.float32)
+    pattern = "missing" if damage == "missing" else r"shipped weights file .* changed or damaged"
+    with pytest.raises(FocalFuseError, match=pattern):
+        ff.fuse(stack)
+    with pytest.raises(FocalFuseError, match=pattern):
+        ff.finetune(stack, epochs=1, patch_size=16, steps_per_epoch=1)
+    ff.fuse(stack, weights="random")  # other weights are not concerned
+
+
+def test_save_weights_refuses_to_replace_unless_told(tmp_path):
+    from napari_focalfuse.core.weights import save_weights
+
+    path = tmp_path / "w.pt"
+    save_weights(FocalAutoencoder(), path)
+    before = path.read_bytes()
+    with pytest.raises(FocalFuseError, match=r"w\.pt already exists"):
+        save_weights(FocalAutoencoder(), path)
+    assert path.read_bytes() == before
+    torch.manual_seed(5)
+    save_weights(FocalAutoencoder(), path, overwrite=True)
+    assert path.read_bytes() != before
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("image", "not a torch file"),
+        ("text", "not a torch file"),
+        ("zip", "not a torch file"),
+        ("truncated", "truncated or corrupt"),
+        ("state_dict", "not one saved by napari-focalfuse"),
+        ("tensor", "not one saved by napari-focalfuse"),
+        ("folder", "is a folder"),
+    ],
+)
+def test_a_file_that_is_not_weights_gets_one_sentence(tmp_path, kind, reason):
+    import zipfile
+
+    import numpy as np
+    import tifffile
+
+    path = tmp_path / "w.pt"
+    if kind == "image":
+        tifffile.imwrite(path, np.zeros((8, 8), np.uint8))
+    elif kind == "text":
+        path.write_text("weights: none\n")
+    elif kind == "zip":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("data.pkl", b"not a pickle")
+    elif kind == "truncated":
+        path.write_bytes(default_weights_path().read_bytes()[:5000])
+    elif kind == "state_dict":
+        torch.save(FocalAutoencoder().state_dict(), path)
+    elif kind == "tensor":
+        torch.save(torch.zeros(3), path)
+    else:
+        path.mkdir()
+    with pytest.raises(FocalFuseError) as info:
+        ff.load_weights(path)
+    message = str(info.value)
+    assert reason in message and "w.pt" in message, message
+    assert message.endswith(".") and "\n" not in message and "Error" not in message, message

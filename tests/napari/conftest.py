@@ -9,14 +9,12 @@ from napari_focalfuse._napari.registry import TUNED_MODELS
 
 
 def rendered_stack(rgb: bool = True, n: int = 4, size: int = 96) -> np.ndarray:
-    """A crop of scikit-image's astronaut with a left-to-right depth ramp, as uint8 (Z, Y, X[, 3])."""
-    from skimage import color, data
-
+    """A crop of the held-out motorcycle with a left-to-right depth ramp, uint8 (Z, Y, X[, 3])."""
     from napari_focalfuse.core.synthetic import render_focal_stack
 
-    image = data.astronaut()[80 : 80 + size, 160 : 160 + size]
-    if not rgb:
-        image = color.rgb2gray(image).astype(np.float32)
+    from ..held_out import motorcycle
+
+    image = motorcycle(240, 376, size, size, grey=not rgb)
     ramp = np.tile(np.linspace(0.0, 1.0, size, dtype=np.float32), (size, 1))
     stack = render_focal_stack(image, ramp, n_slices=n, max_blur=4.0, levels=8).stack
     return np.clip(np.rint(stack * 255), 0, 255).astype(np.uint8)

@@ -29,11 +29,26 @@ def stack_layers(viewer: napari.Viewer) -> list[Image]:
 
 
 def z_step_of(layer: Image, override: float = 0.0) -> float | None:
-    """The z-step in µm: the override when > 0, else the layer's z scale unless it is the default 1."""
+    """The z-step in µm, or None when it is not known.
+
+    In order: the override when > 0; the z-step our reader (or sample) recorded in the layer's
+    metadata; the z scale when the layer's z unit is a length (napari's ``units``). A bare z
+    scale is not a z-step: napari scales are in pixels unless a unit says otherwise, so a
+    z scale of 1 may be a real 1 µm step or no information at all.
+    """
     if override and override > 0:
         return float(override)
-    z = float(layer.scale[0])
-    return None if np.isclose(z, 1.0) else z
+    recorded = ((layer.metadata or {}).get("focalfuse") or {}).get("z_step")
+    if recorded:
+        return float(recorded)
+    units = getattr(layer, "units", None)  # napari >= 0.6
+    if units:
+        try:
+            z = float(layer.scale[0]) * units[0]
+            return float(z.to("micrometer").magnitude)
+        except Exception:  # noqa: BLE001 - pixels, or not a length
+            return None
+    return None
 
 
 def result_names(stack_name: str) -> dict[str, str]:
@@ -45,13 +60,24 @@ def result_names(stack_name: str) -> dict[str, str]:
 
 
 def slice_colormap(n_slices: int) -> Any:
-    """One colour per slice, ordered like a height map; slice 0 is coloured too (no background)."""
-    from napari.utils.colormaps import DirectLabelColormap, ensure_colormap
+    """One colour per slice (io.preview.slice_colours, as in the demo figure); slice 0 is
+    coloured too (no background)."""
+    from napari.utils.colormaps import DirectLabelColormap
 
-    ramp = ensure_colormap("turbo").map(np.linspace(0.0, 1.0, max(n_slices, 2)))
-    colors: dict[int | None, Any] = {i: ramp[i] for i in range(n_slices)}
+    from ..io.preview import slice_colours
+
+    rgb = slice_colours(n_slices)
+    colors: dict[int | None, Any] = {i: (*rgb[i], 1.0) for i in range(n_slices)}
     colors[None] = np.zeros(4, np.float32)
     return DirectLabelColormap(color_dict=colors, background_value=-1)
+
+
+def slice_features(n_slices: int, z_step: float | None) -> dict[str, Any]:
+    """Per-slice features of the map: napari's status bar shows them for the label under the cursor."""
+    features: dict[str, Any] = {"index": np.arange(n_slices)}
+    if z_step:
+        features["z (µm)"] = np.round(np.arange(n_slices) * float(z_step), 6)
+    return features
 
 
 def _upsert(viewer: napari.Viewer, name: str, kind: str, data: np.ndarray, **kwargs: Any) -> Layer:
@@ -65,7 +91,7 @@ def _upsert(viewer: napari.Viewer, name: str, kind: str, data: np.ndarray, **kwa
         rgb is None or existing.rgb == rgb
     ):
         existing.data = data
-        for key in ("scale", "translate", "metadata"):
+        for key in ("scale", "translate", "metadata", "features"):
             if key in kwargs:
                 setattr(existing, key, kwargs[key])
         if kind == "labels" and "colormap" in kwargs:
@@ -77,16 +103,27 @@ def _upsert(viewer: napari.Viewer, name: str, kind: str, data: np.ndarray, **kwa
 
 
 def show_result(
-    viewer: napari.Viewer, stack_layer: Image, result: FusionResult, n_slices: int
+    viewer: napari.Viewer,
+    stack_layer: Image,
+    result: FusionResult,
+    n_slices: int,
+    names: dict[str, str] | None = None,
+    offset: tuple[int, int] = (0, 0),
 ) -> dict[str, Layer]:
-    """Add or update '<stack> fused', '<stack> decision map' and, with a z-step, '<stack> height'."""
-    names = result_names(stack_layer.name)
-    place = {
-        "scale": tuple(stack_layer.scale[-2:]),
-        "translate": tuple(stack_layer.translate[-2:]),
-    }
+    """Add or update '<stack> fused', '<stack> decision map' and, with a z-step, '<stack> height'.
+
+    New layers go on top with the fused image uppermost: the decision map and the height map lie
+    under it, ready to be shown by hiding the fused image, and the fused image is selected so the
+    map's paint tools are not what the layer controls offer. ``offset`` (rows, columns of the
+    stack) places a result computed on a crop; ``names`` replaces the default layer names.
+    """
+    names = names or result_names(stack_layer.name)
+    scale = tuple(float(v) for v in stack_layer.scale[-2:])
+    translate = tuple(float(t) + o * s for t, o, s in zip(stack_layer.translate[-2:], offset, scale))
+    place = {"scale": scale, "translate": translate}
     info = {"source": stack_layer.name, "method": result.method, "z_step": result.z_step}
     rgb = bool(stack_layer.rgb)
+    new = [name for name in names.values() if name not in viewer.layers]
     image_kwargs: dict[str, Any] = {"rgb": rgb, "metadata": dict(info), **place}
     if not rgb:
         image_kwargs["contrast_limits"] = tuple(stack_layer.contrast_limits)
@@ -97,10 +134,11 @@ def show_result(
         "labels",
         result.mask,
         colormap=slice_colormap(n_slices),
-        opacity=0.5,
+        features=slice_features(n_slices, result.z_step),
         metadata=dict(info),
         **place,
     )
+    out["mask"].mode = "pan_zoom"
     if result.z_step:
         top = max(float((n_slices - 1) * result.z_step), 1e-6)
         out["height"] = _upsert(
@@ -110,10 +148,15 @@ def show_result(
             result.height,
             colormap="viridis",
             contrast_limits=(0.0, top),
-            metadata={**info, "unit": result.z_unit},
+            metadata={**info, "unit": "µm"},
             visible=False,
             **place,
         )
     elif names["height"] in viewer.layers:  # z-step no longer known: a stale map would mislead
         viewer.layers.remove(names["height"])
+    for key in ("mask", "height"):  # freshly added maps go under the fused image
+        if key in out and out[key].name in new:
+            viewer.layers.move(viewer.layers.index(out[key]), viewer.layers.index(out["fused"]))
+    if new:
+        viewer.layers.selection.active = out["fused"]
     return out

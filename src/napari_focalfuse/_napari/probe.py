@@ -1,9 +1,9 @@
 """Cheap checks of whether a path is a focal stack, done before anything is read.
 
-napari asks every reader in turn; claiming a plain 2-D or RGB picture would hijack ordinary
-images, so only multi-slice TIFFs, folders of two or more images (or of one multi-slice TIFF)
-and lists of two or more images are accepted. A TIFF is judged from its header (series
-shape), never its pixels.
+npe2 offers this reader TIFFs and folders only (see napari.yaml); of those, a plain 2-D or RGB
+picture is declined so napari's own reader takes it, and only multi-slice TIFFs, folders of two
+or more images (or of one multi-slice TIFF) and lists of two or more images are accepted. A TIFF
+is judged from its header (series shape), never its pixels.
 """
 
 from __future__ import annotations

@@ -50,7 +50,11 @@ def read_focal_stack(paths: list[Path]) -> list[LayerData]:
 
 
 def layer_kwargs(stack: Any, meta: dict) -> dict:
-    """Layer name, (z, y, x) scale from the z-step and pixel size, rgb flag and metadata."""
+    """Layer name, (z, y, x) scale from the z-step and pixel size (µm), rgb flag and metadata.
+
+    The z-step also goes into ``metadata["focalfuse"]``: that, not the scale, is what tells the
+    fuse widget it is known (a scale of 1 is napari's default, and also a real 1 µm step).
+    """
     shape = tuple(stack.shape)
     z = meta.get("z_step") or 1.0
     py, px = meta.get("pixel_size") or (1.0, 1.0)

@@ -20,5 +20,6 @@ def motorcycle_stack() -> list[tuple[Any, dict, str]]:
         (to_u8(rendered.truth), {"name": "motorcycle all-in-focus (truth)", "rgb": True,
                                  "visible": False}, "image"),
         (to_u8(rendered.stack), {"name": "motorcycle", "rgb": True,
-                                 "scale": (SAMPLE_Z_STEP_UM, 1.0, 1.0)}, "image"),
+                                 "scale": (SAMPLE_Z_STEP_UM, 1.0, 1.0),
+                                 "metadata": {"focalfuse": {"z_step": SAMPLE_Z_STEP_UM}}}, "image"),
     ]

@@ -1,14 +1,29 @@
 """napari writers: the fused image and the decision map (or height map) to TIFF.
 
 Pixels are written as they are (16-bit stays 16-bit, the map keeps its integer slice indices)
-through the atomic ``write_image`` of :mod:`napari_focalfuse.io.write`. The layer's yx scale
-travels as the pixel size, and a z-step the fusion widget recorded as the z-step, so the files
-keep their physical units.
+through the atomic writers of :mod:`napari_focalfuse.io.write`. The layer's yx scale travels
+as the pixel size, and a z-step the fusion widget recorded as the z-step, so the files keep
+their physical units.
+
+Replacing a file. napari calls a writer in two ways:
+
+* from *File › Save Selected Layers…* / *Save All Layers…*: napari's Qt save dialog asks
+  "… already exists. Do you want to replace it?" and then hands the writer exactly the name it
+  asked about (napari adds no extension when a writer was picked in the dialog). Asking again
+  would be noise, and refusing would make the dialog's "Replace" fail, so that file is replaced.
+* from code (``layer.save(path)``, ``viewer.layers.save(path)``): nobody was asked, and npe2
+  may even have appended ``.tif`` to the name given. There an existing file is refused with a
+  sentence, as the command line does without ``--overwrite``; delete it first.
+
+The writer tells the two apart by whether napari's dialog method is on the call stack.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
+
+_DIALOG = "_save_layers_dialog"  # QtViewer method; a test drives the real dialog flow
 
 
 def _physical(attributes: dict) -> dict[str, Any]:
@@ -26,13 +41,35 @@ def _physical(attributes: dict) -> dict[str, Any]:
     return out
 
 
+def confirmed_by_save_dialog() -> bool:
+    """True when napari's save dialog, which asks before replacing a file, led to this call."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == _DIALOG and frame.f_globals.get("__name__", "").startswith(
+            "napari."
+        ):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _write(path: str, data: Any, attributes: dict) -> list[str]:
     import numpy as np
 
+    from ..core.errors import FocalFuseError
     from ..io.write import write_image
 
-    # napari's save dialog has already asked before replacing a file
-    write_image(path, np.asarray(data), overwrite=True, **_physical(attributes))
+    try:
+        write_image(
+            path, np.asarray(data), overwrite=confirmed_by_save_dialog(), **_physical(attributes)
+        )
+    except FocalFuseError as exc:
+        if "already exists" not in str(exc):
+            raise
+        raise FocalFuseError(
+            f"{path} already exists; napari-focalfuse replaces a file only when napari's save "
+            "dialog has asked (File › Save Selected Layers…); delete it or choose another name."
+        ) from None
     return [path]
 
 

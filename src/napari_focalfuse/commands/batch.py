@@ -9,16 +9,24 @@ from ..core.errors import FocalFuseError
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    """Fuse every stack; report each one's outcome; exit 2 if any stack failed."""
-    from ..batch import BatchItem, fuse_many
+    """Fuse every stack; report what each one read and its outcome; exit 2 if any failed."""
+    from ..batch import BatchItem, expand_inputs, fuse_many
     from .progress import bar
 
     if args.mask or args.height:
         raise FocalFuseError("--batch writes <name>_mask.tif itself; drop --mask/--height.")
+    for warning in _repeated_stacks(expand_inputs(args.inputs)):
+        print(f"napari-focalfuse: warning: {warning}", file=sys.stderr)
     progress = bar(None, "stacks", "stack", args.quiet)
+    finished: list[str] = []
 
     def done(item: BatchItem) -> None:
         progress.update(1)
+        if item.ok:
+            finished.append(item.input)
+            progress.write(f"{item.input}: {item.read}", file=sys.stderr)
+        for warning in item.warnings:
+            progress.write(f"napari-focalfuse: warning: {item.input}: {warning}", file=sys.stderr)
         if not item.ok:
             progress.write(f"{item.input}: {item.error}", file=sys.stderr)
 
@@ -29,6 +37,9 @@ def run_batch(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             overwrite=args.overwrite,
             workers=args.workers,
+            threads=args.threads,
+            channel=args.channel,
+            time=args.time,
             on_done=done,
             method=args.method,
             weights=args.weights,
@@ -36,10 +47,32 @@ def run_batch(args: argparse.Namespace) -> int:
             scale=args.scale,
             consistency=args.consistency,
             soften=args.soften,
+            z_step=args.z_step,
             device=args.device,
         )
+    except KeyboardInterrupt:
+        progress.close()
+        names = ", ".join(finished) or "none"
+        print(f"stacks written in full before the interrupt: {names}", file=sys.stderr)
+        raise
     finally:
         progress.close()
     failed = [item for item in items if not item.ok]
     print(f"fused {len(items) - len(failed)} of {len(items)} stacks into {args.output}", file=sys.stderr)
     return 2 if failed else 0
+
+
+def _repeated_stacks(specs) -> list[str]:
+    """A stack given twice is fused twice (as <name> and <name>-2): say so."""
+    from pathlib import Path
+
+    seen: dict[object, str] = {}
+    out = []
+    for spec in specs:
+        source = spec.source if isinstance(spec.source, tuple) else (spec.source,)
+        key = tuple(Path(p).resolve() for p in source)
+        if key in seen:
+            out.append(f"{spec.label} is given twice; it is fused as {seen[key]} and {spec.name}.")
+        else:
+            seen[key] = spec.name
+    return out

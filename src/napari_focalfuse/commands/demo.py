@@ -9,11 +9,17 @@ from pathlib import Path
 from ..core.errors import FocalFuseError
 from .outputs import check_outputs
 from .progress import FuseBar
+from .threads import thread_limit
 
 FILES = ("fused.tif", "decision_map.tif", "truth.tif", "comparison.png")
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    with thread_limit(args.threads):
+        return _demo(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
     folder = Path(args.output)
     if folder.exists() and not folder.is_dir():
         raise FocalFuseError(f"{folder} exists and is not a folder.")
@@ -27,15 +33,16 @@ def run_demo(args: argparse.Namespace) -> int:
     from ..core.fusion import fuse
     from ..core.metrics import mae, oracle_pick, psnr
     from ..core.synthetic import demo_stack
-    from ..io.preview import colour_map, side_by_side
-    from ..io.write import write_decision_map, write_image, write_png
+    from ..io.output_group import OutputGroup
+    from ..io.write import decision_map_writer, png_writer, tiff_writer
+    from .demo_figure import comparison_figure
 
     print("rendering the demo focal stack (motorcycle, 6 slices)...", file=sys.stderr)
     scene = demo_stack()
     n = scene.stack.shape[0]
     results = {}
     for method, weights in (("deep", args.weights), ("laplacian", None)):
-        progress = FuseBar(f"fusing ({method})", args.quiet, n)
+        progress = FuseBar(f"fusing ({method})", args.quiet)
         try:
             results[method] = fuse(
                 scene.stack, method, weights, device=args.device, progress=progress
@@ -45,11 +52,13 @@ def run_demo(args: argparse.Namespace) -> int:
     deep, lap = results["deep"], results["laplacian"]
     oracle = oracle_pick(scene.stack, scene.true_index)
 
-    write_image(fused_out, deep.fused, overwrite=args.overwrite)
-    write_decision_map(map_out, deep.mask, n, overwrite=args.overwrite)
-    write_image(truth_out, scene.truth, overwrite=args.overwrite)
-    panel = side_by_side([scene.truth, deep.fused, lap.fused, colour_map(deep.mask, n)])
-    write_png(png_out, panel, overwrite=args.overwrite)
+    figure = comparison_figure(scene.stack, scene.truth, deep.fused, lap.fused, deep.mask)
+    outputs = OutputGroup(args.overwrite)
+    outputs.add(fused_out, tiff_writer(deep.fused))
+    outputs.add(map_out, decision_map_writer(deep.mask, n))
+    outputs.add(truth_out, tiff_writer(scene.truth))
+    outputs.add(png_out, png_writer(figure))
+    outputs.commit()
 
     rows = [("deep", deep.fused), ("laplacian", lap.fused), ("oracle pick", oracle)]
     print(f"{'method':<12} {'MAE':>8} {'PSNR dB':>8}")

@@ -15,12 +15,28 @@ def stack_source(inputs: list[str]):
     return inputs[0] if len(inputs) == 1 else inputs
 
 
+def report_inputs(meta: dict, n_slices: int) -> None:
+    """Name the files read, in the order used, and warn about slices given twice."""
+    from .inputs import describe_inputs, duplicate_warnings
+
+    print(f"reading {describe_inputs(meta, n_slices)}", file=sys.stderr)
+    for warning in duplicate_warnings(meta["paths"]):
+        print(f"napari-focalfuse: warning: {warning}", file=sys.stderr)
+
+
 def run_fuse(args: argparse.Namespace) -> int:
-    from ..io.read import read_stack
-    from ..io.write import write_any, write_decision_map, write_image
+    from .threads import thread_limit
 
     if args.scheduler or args.workers:
         raise FocalFuseError("--scheduler and --workers only apply with --batch.")
+    with thread_limit(args.threads):
+        return _fuse(args)
+
+
+def _fuse(args: argparse.Namespace) -> int:
+    from ..io.output_group import OutputGroup
+    from ..io.read import read_stack
+    from ..io.write import decision_map_writer, image_writer, png_writer, tiff_writer
 
     out, mask_out, height_out = check_outputs(
         [
@@ -32,10 +48,9 @@ def run_fuse(args: argparse.Namespace) -> int:
         args.overwrite,
     )
     stack, meta = read_stack(stack_source(args.inputs), channel=args.channel, time=args.time)
-    if args.z_step is not None:  # given in µm on the command line
-        z_step, z_unit = args.z_step, "µm"
-    else:
-        z_step, z_unit = meta["z_step"], meta["z_unit"]
+    n = int(stack.shape[0])
+    report_inputs(meta, n)
+    z_step = args.z_step if args.z_step is not None else meta["z_step"]  # µm either way
     if height_out is not None and z_step is None:
         raise FocalFuseError(
             f"{meta['name']} has no z-step in its metadata; pass --z-step to write a height map."
@@ -47,7 +62,7 @@ def run_fuse(args: argparse.Namespace) -> int:
     scale = auto_scale(*stack.shape[1:3]) if args.scale == "auto" else args.scale
     check_memory(stack.shape, stack.dtype, meta["name"], args.method, scale)
 
-    progress = FuseBar(f"fusing {meta['name']} ({args.method})", args.quiet, int(stack.shape[0]))
+    progress = FuseBar(f"fusing {meta['name']} ({args.method})", args.quiet)
     try:
         result = fuse(
             stack,
@@ -58,48 +73,25 @@ def run_fuse(args: argparse.Namespace) -> int:
             consistency=args.consistency,
             soften=args.soften,
             z_step=z_step,
-            z_unit=z_unit,
             device=args.device,
             progress=progress,
         )
     finally:
         progress.close()
 
-    n = int(stack.shape[0])
-    extra = {"pixel_size": meta["pixel_size"]}
-    write_any(out, result.fused, overwrite=args.overwrite, z_step=z_step, z_unit=z_unit, **extra)
-    written = [str(out)]
-    if mask_out is not None:
-        if mask_out.suffix.lower() == ".png":
-            write_any(
-                mask_out,
-                result.mask.astype("uint8" if n <= 256 else "uint16"),
-                overwrite=args.overwrite,
-            )
-        else:
-            write_decision_map(
-                mask_out,
-                result.mask,
-                n,
-                overwrite=args.overwrite,
-                z_step=z_step,
-                z_unit=z_unit,
-                **extra,
-            )
-        written.append(str(mask_out))
+    # all outputs appear together at the end, or (error, Ctrl-C) none of them
+    physical = {"z_step": z_step, "pixel_size": meta["pixel_size"]}
+    outputs = OutputGroup(args.overwrite)
+    outputs.add(out, image_writer(out, result.fused, **physical))
+    if mask_out is not None and mask_out.suffix.lower() == ".png":
+        outputs.add(mask_out, png_writer(result.mask.astype("uint8" if n <= 256 else "uint16")))
+    elif mask_out is not None:
+        outputs.add(mask_out, decision_map_writer(result.mask, n, **physical))
     if height_out is not None:
-        write_image(
-            height_out,
-            result.height,
-            overwrite=args.overwrite,
-            z_step=z_step,
-            z_unit=z_unit,
-            description=f"height in {z_unit}",
-            **extra,
-        )
-        written.append(str(height_out))
+        outputs.add(height_out, tiff_writer(result.height, description="height in µm", **physical))
+    written = outputs.commit()
     print(
-        f"fused {n} slices of {meta['name']} ({args.method}) -> {', '.join(written)}",
+        f"fused {n} slices of {meta['name']} ({args.method}) -> {', '.join(map(str, written))}",
         file=sys.stderr,
     )
     return 0

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..core.errors import FocalFuseError
-from ..io.atomic import check_writable
+from ..io.output_group import check_writable
 
 IMAGE_OUT = (".tif", ".tiff", ".png")
 TIFF_OUT = (".tif", ".tiff")

@@ -21,14 +21,16 @@ def bar(total: int | None, desc: str, unit: str, quiet: bool) -> Any:
 
 
 class FuseBar:
-    """``progress(done, total)`` for fuse."""
+    """``progress(done, total)`` for fuse: the total comes with fuse's first call, ``(0, total)``,
+    before any slice is read, and stays fixed (a step reads one slice; blending reads each twice)."""
 
-    def __init__(self, desc: str, quiet: bool, total: int | None = None):
-        self.bar = bar(total, desc, "step", quiet)  # a step reads one slice; blending reads each twice
+    def __init__(self, desc: str, quiet: bool):
+        self.bar = bar(None, desc, "step", quiet)
 
     def __call__(self, done: int, total: int) -> None:
-        if self.bar.total != total:
+        if self.bar.total is None:
             self.bar.total = total
+            self.bar.refresh()
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:

@@ -5,18 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .fuse import stack_source
+from .fuse import report_inputs, stack_source
 from .outputs import check_outputs
 from .progress import TrainBar
+from .threads import thread_limit
 
 
 def run_train(args: argparse.Namespace) -> int:
+    with thread_limit(args.threads):
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
     from ..io.read import read_stack
 
     (out,) = check_outputs(
         [(args.output, (".pt", ".pth"), "weights file")], args.inputs, args.overwrite
     )
     stack, meta = read_stack(stack_source(args.inputs), channel=args.channel, time=args.time)
+    report_inputs(meta, int(stack.shape[0]))
 
     from ..core.training import finetune
 
@@ -36,7 +43,7 @@ def run_train(args: argparse.Namespace) -> int:
         )
     finally:
         progress.close()
-    tuned.save(out)
+    tuned.save(out, overwrite=args.overwrite)
     losses = ", ".join(f"{v:.4f}" for v in tuned.losses)
     print(f"fine-tuned on {meta['name']}: loss per epoch {losses} -> {out}", file=sys.stderr)
     return 0

@@ -24,7 +24,7 @@ from .stack import as_stack
 
 METHODS = ("deep", "laplacian")
 
-# progress(done, total) after every slice
+# progress(done, total): (0, total) first, then after every step; total never changes
 FuseProgress = Callable[[int, int], None]
 
 
@@ -123,6 +123,9 @@ def fuse(
     scale = auto_scale(h, w) if scale == "auto" else int(scale)
     _check_options(method, window, scale)
     dtype = np.dtype(stack.dtype)
+    total = 2 * n if soften else n
+    if progress is not None:
+        progress(0, total)  # before any slice is read: progress bars never re-scale
 
     encoder = None
     if method == "deep":
@@ -147,7 +150,6 @@ def fuse(
     mask = torch.zeros((h, w), dtype=torch.int16 if n < 32768 else torch.int32, device=dev)
     reference = None  # the sharpest slice's pixels so far, what pass two compares against
     sigma = np.inf  # sensor noise, from the blurriest (least textured) slice
-    total = 2 * n if soften else n
 
     def read(z: int, check: bool = False) -> torch.Tensor:
         if should_stop is not None and should_stop():

@@ -50,8 +50,9 @@ class TunedModel:
     step_losses: list[float] = field(default_factory=list)  # every optimiser step, in order
     stopped_early: bool = False
 
-    def save(self, path: str | os.PathLike) -> None:
-        save_weights(self.model, path, epochs=len(self.losses))
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+        """Write the weights atomically; an existing file is replaced only if ``overwrite``."""
+        save_weights(self.model, path, overwrite=overwrite, epochs=len(self.losses))
 
 
 class PatchSampler:

@@ -15,6 +15,7 @@ from ..core.errors import FocalFuseError
 from .formats import is_tiff
 from .lazy import LazyStack
 from ..core.stack import check_dtype
+from .threads import decode_threads
 from .tifflog import codec_missing, looks_damaged, tifffile_warnings
 
 # PIL modes we read as they are: (dtype, channels)
@@ -101,7 +102,7 @@ def decode(path: Path) -> np.ndarray:
 
             _, axes = _probe_tiff(path)
             with tifffile_warnings() as warnings:
-                img = tifffile.imread(path)
+                img = tifffile.imread(path, maxworkers=decode_threads())
             if looks_damaged(warnings):
                 raise ValueError("damaged")
             return np.moveaxis(img, 0, -1) if axes in ("SYX", "CYX") else img

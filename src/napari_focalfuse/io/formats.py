@@ -46,7 +46,13 @@ def unit_name(unit: str | None, default: str = "µm") -> str:
     return text
 
 
+_MICROMETRES_PER = {
+    "pm": 1e-6, "Å": 1e-4, "nm": 1e-3, "µm": 1.0, "mm": 1e3, "cm": 1e4, "m": 1e6,
+    "in": 25400.0, "inch": 25400.0,
+}  # fmt: skip
+
+
 def to_micrometres(value: float, unit: str | None) -> float | None:
-    """A length in µm, or None when the unit is not a physical length we know."""
-    factor = {"µm": 1.0, "nm": 1e-3, "mm": 1e3, "cm": 1e4, "m": 1e6}.get(unit_name(unit))
+    """A length in µm, or None when the unit is not a physical length we know (e.g. "pixel")."""
+    factor = _MICROMETRES_PER.get(unit_name(unit))
     return None if factor is None else float(value) * factor

@@ -21,8 +21,8 @@ def _meta(name: str, paths: Sequence[Path], stack: Any, found: dict) -> dict:
         "name": name,
         "paths": [str(p) for p in paths],
         "axes": "ZYXC" if len(stack.shape) == 4 else "ZYX",
-        "z_step": found.get("z_step"),
-        "z_unit": found.get("z_unit") or "µm",
+        "z_step": found.get("z_step"),  # always in µm, whatever unit the file used
+        "z_unit": "µm",
         "pixel_size": found.get("pixel_size"),
     }
 
@@ -71,7 +71,8 @@ def read_stack(
     ``stack`` is (Z, Y, X) or (Z, Y, X, C) — a read-only memory map for uncompressed TIFFs,
     otherwise an array-like that decodes one slice per ``stack[z]`` — so memory does not grow
     with the number of slices. ``meta`` has ``name``, ``paths``, ``axes`` ("ZYX"/"ZYXC"),
-    ``z_step`` (float or None), ``z_unit`` and ``pixel_size`` ((y, x) in µm, or None).
+    ``z_step`` (float in µm, or None), ``z_unit`` (always "µm": every physical size is converted
+    on reading) and ``pixel_size`` ((y, x) in µm, or None).
     ``time`` and ``channel`` pick one time point / channel of a TCZYX file (or one colour of an
     RGB stack). Every problem is a :class:`FocalFuseError` naming the file.
     """

@@ -15,6 +15,7 @@ from .axes import AxisPlan, plan_axes
 from .formats import to_micrometres, unit_name
 from .lazy import LazyStack
 from .limits import check_memory
+from .threads import decode_threads
 from .tifflog import codec_missing, looks_damaged, tifffile_warnings
 
 
@@ -48,7 +49,9 @@ class TiffPageStack(LazyStack):
                 with tifffile_warnings() as warnings:
                     if self._file is None:
                         self._file = tifffile.TiffFile(self.path)
-                    page = self._file.asarray(key=self._page_number(z), series=0)
+                    page = self._file.asarray(
+                        key=self._page_number(z), series=0, maxworkers=decode_threads()
+                    )
                     page = np.reshape(page, self.plan.shape[self.lead :])
                 if looks_damaged(warnings):
                     raise ValueError("damaged")
@@ -91,9 +94,8 @@ def _ome_meta(xml: str) -> dict:
         return {}
     out: dict = {}
     a = pixels.attrib
-    if "PhysicalSizeZ" in a:
-        out["z_step"] = float(a["PhysicalSizeZ"])
-        out["z_unit"] = unit_name(a.get("PhysicalSizeZUnit"))
+    if "PhysicalSizeZ" in a:  # OME's default unit is the micrometre
+        out["z_step"] = to_micrometres(float(a["PhysicalSizeZ"]), a.get("PhysicalSizeZUnit", "µm"))
     if "PhysicalSizeY" in a and "PhysicalSizeX" in a:
         py = to_micrometres(float(a["PhysicalSizeY"]), a.get("PhysicalSizeYUnit", "µm"))
         px = to_micrometres(float(a["PhysicalSizeX"]), a.get("PhysicalSizeXUnit", "µm"))
@@ -115,9 +117,8 @@ def _resolution(page) -> tuple[float, float] | None:
 def _imagej_meta(ij: dict, page) -> dict:
     out: dict = {}
     unit = unit_name(ij.get("unit"), default="")
-    if "spacing" in ij:
-        out["z_step"] = float(ij["spacing"])
-        out["z_unit"] = unit or "µm"
+    if "spacing" in ij:  # in the file's one unit; files without one are taken as µm
+        out["z_step"] = to_micrometres(float(ij["spacing"]), unit or "µm")
     res = _resolution(page)
     if res and unit:
         size = [to_micrometres(1.0 / r, unit) for r in res]
@@ -131,8 +132,7 @@ def _plain_meta(tf, page) -> dict:
     out: dict = {}
     shaped = tf.shaped_metadata[0] if tf.is_shaped and tf.shaped_metadata else {}
     if isinstance(shaped.get("z_step"), (int, float)):
-        out["z_step"] = float(shaped["z_step"])
-        out["z_unit"] = unit_name(shaped.get("z_unit"))
+        out["z_step"] = to_micrometres(float(shaped["z_step"]), shaped.get("z_unit") or "µm")
     unit_tag = page.tags.get("ResolutionUnit")
     unit = {2: None, 3: "cm", 4: "mm", 5: "µm"}.get(int(unit_tag.value) if unit_tag else 1)
     res = _resolution(page)

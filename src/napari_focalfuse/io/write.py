@@ -1,7 +1,9 @@
 """Writing results: TIFF keeps the pixel type, PNG is for viewing; every write is atomic.
 
-A write first goes to a hidden temporary file beside the target, which is renamed onto it only
-when complete, so an interrupted run leaves the old file (or nothing), never half an image.
+The ``*_writer`` functions check an image and return what writes it, for an
+:class:`~napari_focalfuse.io.output_group.OutputGroup` of several files written all or nothing;
+the ``write_*`` functions write one file the same way (a hidden temporary file renamed onto the
+target only when complete), so an interrupted run leaves the old file (or nothing).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import FocalFuseError
-from .atomic import atomic_path, check_writable
+from .output_group import OutputGroup, Writer, check_writable
 
 TIFF_DTYPES = (np.uint8, np.uint16, np.float32)
 
@@ -39,17 +41,15 @@ def _is_colour(a: np.ndarray) -> bool:
     return a.ndim == 3 and a.shape[-1] in (3, 4)
 
 
-def write_image(
-    path: str | os.PathLike,
+def tiff_writer(
     array: np.ndarray,
     *,
-    overwrite: bool = False,
     z_step: float | None = None,
     z_unit: str = "µm",
     pixel_size: tuple[float, float] | None = None,
     description: str | None = None,
-) -> None:
-    """Write a (Y, X) or (Y, X, 3|4) image as TIFF, keeping uint8/uint16/float32.
+) -> Writer:
+    """A (Y, X) or (Y, X, 3|4) image as TIFF, keeping uint8/uint16/float32 (checked now).
 
     Colour images are written as RGB(A) so every viewer shows colours. ``z_step`` and
     ``pixel_size`` (µm) travel in the file (and come back through :func:`read_stack`); the
@@ -57,8 +57,7 @@ def write_image(
     """
     import tifffile
 
-    target = check_writable(path, overwrite)
-    a = _tiff_ready(array)
+    a = np.ascontiguousarray(_tiff_ready(array))
     if a.ndim not in (2, 3) or (a.ndim == 3 and not _is_colour(a)):
         raise FocalFuseError(
             f"write_image takes a (Y, X) or (Y, X, 3|4) image, not shape {a.shape}."
@@ -79,21 +78,70 @@ def write_image(
         py, px = (float(v) for v in pixel_size)
         kwargs["resolution"] = (1e4 / px, 1e4 / py)  # pixels per centimetre
         kwargs["resolutionunit"] = "CENTIMETER"
-    with atomic_path(target) as tmp:
-        tifffile.imwrite(tmp, np.ascontiguousarray(a), **kwargs)
+    return lambda path: tifffile.imwrite(path, a, **kwargs)
+
+
+def decision_map_writer(mask: np.ndarray, n_slices: int, **kwargs: Any) -> Writer:
+    """Decision map (slice index per pixel) as uint8 when < 256 slices, else uint16."""
+    dtype = np.uint8 if n_slices <= 256 else np.uint16
+    return tiff_writer(np.asarray(mask).astype(dtype), **kwargs)
+
+
+def png_writer(array: np.ndarray) -> Writer:
+    """A (Y, X) or (Y, X, 3|4) image as PNG; grey uint16 stays 16-bit, the rest is 8-bit."""
+    from PIL import Image
+
+    a = np.asarray(array)
+    if a.ndim not in (2, 3) or (a.ndim == 3 and not _is_colour(a)):
+        raise FocalFuseError(f"write_png takes a (Y, X) or (Y, X, 3|4) image, not shape {a.shape}.")
+    if not (a.ndim == 2 and a.dtype == np.uint16):
+        a = to_display(a)
+    image = Image.fromarray(np.ascontiguousarray(a))
+    return lambda path: image.save(path, format="PNG")
+
+
+def image_writer(target: str | os.PathLike, array: np.ndarray, **kwargs: Any) -> Writer:
+    """TIFF or PNG, chosen by the target's name (``.tif``/``.tiff``/``.png``)."""
+    if os.fspath(target).lower().endswith(".png"):
+        return png_writer(array)
+    return tiff_writer(array, **kwargs)
+
+
+def _write_one(path: str | os.PathLike, write: Writer, overwrite: bool) -> None:
+    group = OutputGroup(overwrite)
+    group.add(path, write)
+    group.commit()
+
+
+def write_image(
+    path: str | os.PathLike, array: np.ndarray, *, overwrite: bool = False, **kwargs: Any
+) -> None:
+    """Write one TIFF atomically (see :func:`tiff_writer` for the options)."""
+    check_writable(path, overwrite)
+    _write_one(path, tiff_writer(array, **kwargs), overwrite)
 
 
 def write_decision_map(
-    path: str | os.PathLike,
-    mask: np.ndarray,
-    n_slices: int,
-    *,
-    overwrite: bool = False,
+    path: str | os.PathLike, mask: np.ndarray, n_slices: int, *, overwrite: bool = False,
     **kwargs: Any,
 ) -> None:
-    """Decision map (slice index per pixel) as uint8 when < 256 slices, else uint16."""
-    dtype = np.uint8 if n_slices <= 256 else np.uint16
-    write_image(path, np.asarray(mask).astype(dtype), overwrite=overwrite, **kwargs)
+    """Write one decision map TIFF atomically (uint8 up to 256 slices, else uint16)."""
+    check_writable(path, overwrite)
+    _write_one(path, decision_map_writer(mask, n_slices, **kwargs), overwrite)
+
+
+def write_png(path: str | os.PathLike, array: np.ndarray, *, overwrite: bool = False) -> None:
+    """Write one PNG atomically; grey uint16 stays 16-bit, the rest is 8-bit."""
+    check_writable(path, overwrite)
+    _write_one(path, png_writer(array), overwrite)
+
+
+def write_any(
+    path: str | os.PathLike, array: np.ndarray, *, overwrite: bool = False, **kwargs: Any
+) -> None:
+    """Pick TIFF or PNG from the file name (``.tif``/``.tiff``/``.png``)."""
+    check_writable(path, overwrite)
+    _write_one(path, image_writer(path, array, **kwargs), overwrite)
 
 
 def to_display(array: np.ndarray) -> np.ndarray:
@@ -104,28 +152,3 @@ def to_display(array: np.ndarray) -> np.ndarray:
     if np.issubdtype(a.dtype, np.integer):
         return (a.astype(np.float64) * (255.0 / np.iinfo(a.dtype).max)).round().astype(np.uint8)
     return (np.clip(np.nan_to_num(a.astype(np.float64)), 0.0, 1.0) * 255.0).round().astype(np.uint8)
-
-
-def write_png(path: str | os.PathLike, array: np.ndarray, *, overwrite: bool = False) -> None:
-    """Write a (Y, X) or (Y, X, 3|4) image as PNG; grey uint16 stays 16-bit, the rest is 8-bit."""
-    from PIL import Image
-
-    target = check_writable(path, overwrite)
-    a = np.asarray(array)
-    if a.ndim not in (2, 3) or (a.ndim == 3 and not _is_colour(a)):
-        raise FocalFuseError(f"write_png takes a (Y, X) or (Y, X, 3|4) image, not shape {a.shape}.")
-    if not (a.ndim == 2 and a.dtype == np.uint16):
-        a = to_display(a)
-    with atomic_path(target) as tmp:
-        Image.fromarray(np.ascontiguousarray(a)).save(tmp, format="PNG")
-
-
-def write_any(
-    path: str | os.PathLike, array: np.ndarray, *, overwrite: bool = False, **kwargs: Any
-) -> None:
-    """Pick TIFF or PNG from the file name (``.tif``/``.tiff``/``.png``)."""
-    suffix = os.fspath(path).lower().rsplit(".", 1)[-1]
-    if suffix == "png":
-        write_png(path, array, overwrite=overwrite)
-    else:
-        write_image(path, array, overwrite=overwrite, **kwargs)

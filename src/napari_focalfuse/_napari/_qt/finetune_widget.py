@@ -8,6 +8,7 @@ with the best weights so far; the result is registered for the fusion widget and
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -199,8 +200,13 @@ class FinetuneWidget(Container):
             return
         self._set_running(False)
 
-    def save(self, path: str | None = None) -> str | None:
-        """Write the last tuned model to ``path`` (asked with a file dialog when None)."""
+    def save(self, path: str | None = None, overwrite: bool = False) -> str | None:
+        """Write the last tuned model to ``path`` (asked with a file dialog when None).
+
+        An existing file is replaced only when someone agreed: the save dialog asks about the
+        name it returns; when ``.pt`` is appended to that name (or to ``path``) and the result
+        exists, a second question asks about it. ``overwrite=True`` agrees in advance.
+        """
         from napari.utils.notifications import show_error, show_info
 
         from ...core.errors import FocalFuseError
@@ -208,6 +214,7 @@ class FinetuneWidget(Container):
         if self.tuned is None:
             show_error("Fine-tune a model before saving it.")
             return None
+        agreed = overwrite
         if path is None:
             from qtpy.QtWidgets import QFileDialog
 
@@ -216,13 +223,32 @@ class FinetuneWidget(Container):
             )
             if not path:
                 return None
+            agreed = True  # the dialog asked before returning the name of an existing file
         path = str(path)
         if not path.endswith(".pt"):
-            path += ".pt"
+            path += ".pt"  # a name nobody was asked about
+            agreed = overwrite
+            if Path(path).exists() and not agreed:
+                if not self.confirm_replace(path):
+                    return None
+                agreed = True
         try:
-            self.tuned.save(path)
+            self.tuned.save(path, overwrite=agreed)
         except (FocalFuseError, OSError) as exc:
             show_error(f"Could not save weights to {path}: {exc}")
             return None
         show_info(f"Weights saved to {path}")
         return path
+
+    def confirm_replace(self, path: str) -> bool:
+        """Ask whether ``path`` may be replaced (Yes/No, No is the default)."""
+        from qtpy.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(
+            self.native,
+            "Replace file?",
+            f"{path} already exists. Replace it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes

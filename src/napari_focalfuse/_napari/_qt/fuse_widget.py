@@ -2,7 +2,9 @@
 
 The fusion runs in a napari worker thread; slice progress travels back through a Qt relay into
 a napari progress bar (activity dock) and a status line. ``run_blocking`` runs the same job on
-the calling thread for scripts and tests.
+the calling thread for scripts and tests. **Preview** fuses only the region on screen (or the
+rectangles of the selected Shapes layer) with the same options, so they can be tuned on a big
+stack in about a second; its result replaces the previous preview's layers.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from magicgui.widgets import (
 
 from ..jobs import FuseJob, Outcome
 from ..layers import show_result, z_step_of
+from ..legend import legend_html
+from ..preview_region import PREVIEW_SUFFIX, preview_names, preview_region
 from ..registry import TUNED_MODELS
 from .relay import FuseRelay
 from .stack_picker import stack_picker
@@ -61,19 +65,27 @@ class FuseWidget(Container):
         self.device = ComboBox(label="Device", choices=available_devices(), value="auto")
         self.z_step = FloatSpinBox(
             label="Z-step (µm)", value=0.0, min=0.0, max=1e6, step=0.1,
-            tooltip="0 = take it from the layer's z scale (unknown when that is 1).",
+            tooltip="0 = the z-step the file recorded (read by this plugin), or the layer's z "
+            "scale when its unit is a length; unknown otherwise.",
+        )
+        self.preview_button = PushButton(
+            text="Preview region",
+            tooltip="Fuse only what is on screen (at most 1024x1024 px), or the rectangles of "
+            "the selected Shapes layer, with the options above.",
         )
         self.run_button = PushButton(text="Fuse")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
+        self.legend = Label(value="")
         self.extend([
             self.stack, self.method, self.weights, self.weights_file, self.window,
             self.consistency, self.soften, self.feature_scale, self.device, self.z_step,
-            self.run_button, self.cancel_button, self.status,
+            self.preview_button, self.run_button, self.cancel_button, self.status, self.legend,
         ])
         self.method.changed.connect(self._sync_visibility)
         self.weights.changed.connect(self._sync_visibility)
         self.run_button.changed.connect(self.start)
+        self.preview_button.changed.connect(self.preview)
         self.cancel_button.changed.connect(self.cancel)
         TUNED_MODELS.changed.connect(self._tuned_models_changed)
         self.native.destroyed.connect(self._disconnect)
@@ -100,11 +112,13 @@ class FuseWidget(Container):
         self._closed = True
         TUNED_MODELS.changed.disconnect(self._tuned_models_changed)
 
-    def _job(self) -> FuseJob | None:
-        """Capture the options on the GUI thread; None (and a notification) when incomplete."""
+    def _job(self, preview: bool = False) -> tuple[FuseJob, Any, Any] | None:
+        """Capture the options on the GUI thread: (job, stack layer, preview region or None);
+        None (and a notification) when something is missing."""
         from napari.utils.notifications import show_error
 
         from ...core.errors import FocalFuseError
+        from ...core.fusion import auto_scale
 
         layer = self.stack.value
         if layer is None:
@@ -116,21 +130,25 @@ class FuseWidget(Container):
                 if self.method.value == "deep"
                 else None
             )
+            region = preview_region(self._viewer, layer) if preview else None
         except FocalFuseError as exc:
             show_error(str(exc))
             return None
+        scale = self.feature_scale.value
+        if scale == "auto":  # the full stack's choice, so a preview measures sharpness alike
+            scale = auto_scale(*layer.data.shape[1:3])
         options = {
             "method": self.method.value,
             "weights": weights,
             "window": int(self.window.value),
             "consistency": bool(self.consistency.value),
             "soften": bool(self.soften.value),
-            "scale": self.feature_scale.value,
+            "scale": scale,
             "device": self.device.value,
             "z_step": z_step_of(layer, self.z_step.value),
-            "z_unit": "µm",
         }
-        return FuseJob(layer.data, options)
+        data = layer.data if region is None else region.crop(layer.data)
+        return FuseJob(data, options), layer, region
 
     # -- running ---------------------------------------------------------------------------
     @property
@@ -139,40 +157,48 @@ class FuseWidget(Container):
 
     def start(self) -> Any:
         """Start fusing in a worker thread; returns the worker (None if nothing was started)."""
+        return self._launch(preview=False)
+
+    def preview(self) -> Any:
+        """Start fusing the region on screen (or the drawn rectangles) in a worker thread."""
+        return self._launch(preview=True)
+
+    def _launch(self, preview: bool) -> Any:
         from napari.qt.threading import create_worker
         from napari.utils import progress
 
         if self.running:
             return None
-        job = self._job()
-        if job is None:
+        captured = self._job(preview)
+        if captured is None:
             return None
-        layer = self.stack.value
+        job, layer, region = captured
         self._stop.clear()
-        self._pbar = progress(total=int(layer.data.shape[0]), desc=f"Fusing {layer.name}")
+        what = f"{layer.name}{PREVIEW_SUFFIX if region else ''}"
+        self._pbar = progress(total=0, desc=f"Fusing {what}")
         worker = create_worker(
             job.run,
             progress=self._relay.progressed.emit,
             should_stop=self._stop.is_set,
             _start_thread=False,
         )
-        worker.returned.connect(lambda outcome: self._on_done(outcome, layer))
+        worker.returned.connect(lambda outcome: self._on_done(outcome, layer, region))
         worker.finished.connect(self._on_finished)
         self.worker = worker
         self._set_running(True)
-        self.status.value = f"Fusing {layer.name}…"
+        self.status.value = f"Fusing {what}…"
         worker.start()
         return worker
 
-    def run_blocking(self) -> Outcome | None:
+    def run_blocking(self, preview: bool = False) -> Outcome | None:
         """Run the same job on this thread (scripts, tests); results land in the viewer."""
-        job = self._job()
-        if job is None:
+        captured = self._job(preview)
+        if captured is None:
             return None
-        layer = self.stack.value
+        job, layer, region = captured
         self._stop.clear()
         outcome = job.run(should_stop=self._stop.is_set)
-        self._on_done(outcome, layer)
+        self._on_done(outcome, layer, region)
         return outcome
 
     def cancel(self) -> None:
@@ -183,17 +209,18 @@ class FuseWidget(Container):
 
     def _set_running(self, running: bool) -> None:
         self.run_button.enabled = not running
+        self.preview_button.enabled = not running
         self.cancel_button.enabled = running
 
     def _on_progress(self, done: int, total: int) -> None:
         if self._pbar is not None:
-            self._pbar.total = total  # the core may make more than one pass over the slices
+            self._pbar.total = total  # set by the core's first call, (0, total)
             self._pbar.n = done
             self._pbar.refresh()
         if not self._closed:
             self.status.value = f"Fusing: {done}/{total}"
 
-    def _on_done(self, outcome: Outcome, layer: Any) -> None:
+    def _on_done(self, outcome: Outcome, layer: Any, region: Any = None) -> None:
         from napari.utils.notifications import show_error, show_info
 
         if self._closed:
@@ -206,10 +233,17 @@ class FuseWidget(Container):
             show_error(outcome.error)
         else:
             result = outcome.value
-            self.layers = show_result(self._viewer, layer, result, int(layer.data.shape[0]))
             n = int(layer.data.shape[0])
+            names = preview_names(layer.name) if region else None
+            offset = region.offset if region else (0, 0)
+            self.layers = show_result(self._viewer, layer, result, n, names, offset)
             used = len(np.unique(result.mask))
-            self.status.value = f"Done ({result.method}): the map uses {used} of {n} slices."
+            where = f" of {region.describe()}" if region else ""
+            z = f"z-step {result.z_step:g} µm" if result.z_step else "z-step unknown: no height map"
+            self.status.value = (
+                f"Done ({result.method}{where}): the map uses {used} of {n} slices; {z}."
+            )
+            self.legend.value = legend_html(n, result.z_step)
 
     def _on_finished(self) -> None:
         if self._pbar is not None:
