@@ -160,18 +160,102 @@ def test_unknown_scheduler_is_refused(three_stacks, tmp_path):
 
 
 def test_concurrency_shrinks_to_what_fits_in_memory(three_stacks, monkeypatch):
+    """Workers = free memory // the largest stack's need, capped by the limit, never zero.
+
+    The needs are set here (10, 30 and 40 MB) so the expectation does not come from the code
+    under test.
+    """
     from napari_focalfuse.batch import memory_workers
     from napari_focalfuse.io import limits
 
+    mb = 2**20
+    need = {(np.dtype(np.uint16), 2): 10 * mb, (np.dtype(np.uint8), 3): 30 * mb,
+            (np.dtype(np.float32), 3): 40 * mb}  # fmt: skip
+    asked = []
+
+    def fake_need(shape, dtype, method, scale):
+        asked.append((method, scale))
+        return need[(np.dtype(dtype), shape[3] if len(shape) > 3 else 2)]
+
+    monkeypatch.setattr(limits, "fusion_bytes", fake_need)
     specs = expand_inputs(list(three_stacks.values()))
-    biggest = limits.fusion_bytes((N, H, W, 3), np.float32, "deep", 1)  # the float RGB stack
-    cheapest = limits.fusion_bytes((N, H, W, 3), np.float32, "laplacian", 1)  # what readers check
-    monkeypatch.setattr(limits, "available_memory", lambda: 2 * biggest + 1)
-    assert memory_workers(specs, 3, "deep", 1) == 2
-    monkeypatch.setattr(limits, "available_memory", lambda: (cheapest + biggest) // 2)
-    assert memory_workers(specs, 3, "deep", 1) == 1  # never zero: one stack at a time still runs
-    monkeypatch.setattr(limits, "available_memory", lambda: 1 << 40)
-    assert memory_workers(specs, 3, "deep", "auto") == 3
+    for free, limit, expected in [(100 * mb, 3, 2), (80 * mb, 3, 2), (79 * mb, 3, 1),
+                                  (39 * mb, 3, 1), (10**12, 3, 3), (10**12, 2, 2)]:  # fmt: skip
+        monkeypatch.setattr(limits, "available_memory", lambda free=free: free)
+        assert memory_workers(specs, limit, "deep", 1) == expected, (free, limit)
+    asked.clear()  # (readers also ask, for the cheapest method at scale 1)
+    memory_workers(specs, 3, "deep", "auto")
+    assert {a for a in asked if a[0] == "deep"} == {("deep", 1)}  # "auto" as full resolution
+    asked.clear()
+    memory_workers(specs, 3, "laplacian", 2)
+    assert ("laplacian", 2) in asked
+
+
+def test_batch_passes_time_channel_and_z_step_to_every_stack(tmp_path, capsys):
+    """A TCZYX file that fuses alone with --time 1 --channel 0 fuses the same in batch mode,
+    with the z-step given on the command line."""
+    from napari_focalfuse.cli import main
+
+    stack = np.rint(_rendered(False, 0) * 65535).astype(np.uint16)
+    hyper = np.zeros((2, 2, N, H, W), np.uint16)
+    hyper[1, 0] = stack  # the only time point and channel with the focal stack
+    hyper[0, 0] = hyper[1, 1] = stack[::-1]
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b"):
+        tifffile.imwrite(src / f"{name}.ome.tif", hyper, ome=True,
+                         metadata={"axes": "TCZYX", "PhysicalSizeZ": 500, "PhysicalSizeZUnit": "nm"})  # fmt: skip
+    common = ["--method", "laplacian", "--time", "1", "--channel", "0", "-q"]
+    assert main(["fuse", str(src / "a.ome.tif"), "-o", str(tmp_path / "alone.tif"),
+                 "--mask", str(tmp_path / "alone_mask.tif"), *common]) == 0  # fmt: skip
+    assert main(["fuse", "--batch", str(src), "-o", str(tmp_path / "out"), "--z-step", "2.5",
+                 *common]) == 0, capsys.readouterr().err  # fmt: skip
+    alone = tifffile.imread(tmp_path / "alone.tif")
+    for name in ("a", "b"):
+        np.testing.assert_array_equal(tifffile.imread(tmp_path / "out" / f"{name}_fused.tif"), alone)
+        np.testing.assert_array_equal(
+            tifffile.imread(tmp_path / "out" / f"{name}_mask.tif"),
+            tifffile.imread(tmp_path / "alone_mask.tif"),
+        )
+        with tifffile.TiffFile(tmp_path / "out" / f"{name}_mask.tif") as tf:
+            assert tf.shaped_metadata[0]["z_step"] == 2.5  # --z-step, not the file's 0.5 µm
+    # without --z-step each file's own, converted to µm
+    items = fuse_many([src / "a.ome.tif"], tmp_path / "own", method="laplacian", time=1, channel=0)
+    assert items[0].ok, items[0].error
+    with tifffile.TiffFile(items[0].mask_path) as tf:
+        assert tf.shaped_metadata[0]["z_step"] == pytest.approx(0.5)
+    assert "4 slices of a.ome.tif" == items[0].read
+    missing = fuse_many([src / "a.ome.tif"], tmp_path / "none", method="laplacian")
+    assert not missing[0].ok and "choose a time point" in missing[0].error
+
+
+def test_batch_threads_share_the_cores(three_stacks, tmp_path, monkeypatch):
+    import torch
+
+    import napari_focalfuse.batch as batch
+
+    seen = []
+    real = batch._task_threads
+    monkeypatch.setattr(batch, "cpu_count", lambda: 16)
+    monkeypatch.setattr(
+        batch, "_task_threads", lambda c, cores=None: seen.append(real(c, cores)) or 1
+    )
+    fuse_many(list(three_stacks.values()), tmp_path / "a", method="laplacian", workers=2, threads=4)
+    assert seen == [2, 2, 2]  # 4 threads shared by 2 stacks at a time
+    seen.clear()
+    fuse_many(list(three_stacks.values()), tmp_path / "b", method="laplacian", workers=2)
+    assert seen == [8, 8, 8]  # no limit: all 16 cores
+    assert torch.get_num_threads() >= 1
+
+
+def test_cli_batch_warns_about_a_stack_given_twice(three_stacks, tmp_path, capsys):
+    from napari_focalfuse.cli import main
+
+    grey = str(three_stacks["grey16"])
+    assert main(["fuse", "--batch", grey, grey, "-o", str(tmp_path / "o"), "--method", "laplacian", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: " + grey + " is given twice; it is fused as grey16 and grey16-2." in err
+    assert "grey16.tif: 4 slices of grey16.tif" in err
 
 
 def test_cli_batch_fuses_a_folder_of_stacks_and_reports_failures(three_stacks, tmp_path, capsys):

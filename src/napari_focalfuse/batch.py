@@ -76,6 +76,12 @@ def _is_stack_tiff(path: Path) -> bool:
     return not (axes in ("SYX", "CYX") and shape[0] in (3, 4))
 
 
+def _stem(path: Path) -> str:
+    """Output name of a stack file: ``cells.ome.tif`` -> ``cells``."""
+    name = path.stem
+    return name[:-4] if name.lower().endswith(".ome") else name
+
+
 def _folder_specs(folder: Path) -> list[StackSpec]:
     """A folder of slices is one stack; a folder of TIFF stacks and/or stack folders is many."""
     from .io.formats import images_in
@@ -83,7 +89,7 @@ def _folder_specs(folder: Path) -> list[StackSpec]:
     images = images_in(folder)
     if images and not all(_is_stack_tiff(p) for p in images):
         return [StackSpec(folder.resolve().name, str(folder))]
-    specs = [StackSpec(p.stem, str(p)) for p in images]
+    specs = [StackSpec(_stem(p), str(p)) for p in images]
     subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     specs += [StackSpec(p.name, str(p)) for p in subfolders if images_in(p)]
     return specs or [StackSpec(folder.resolve().name, str(folder))]  # read_stack says what is wrong
@@ -102,7 +108,7 @@ def _glob_specs(pattern: str) -> list[StackSpec]:
         if path.is_dir():
             specs.extend(_folder_specs(path))
         elif _is_stack_tiff(path):
-            specs.append(StackSpec(path.stem, str(path)))
+            specs.append(StackSpec(_stem(path), str(path)))
         elif is_image(path):
             slices.append(path)
     if slices:
@@ -142,7 +148,7 @@ def expand_inputs(inputs: Sequence[str | os.PathLike] | str | os.PathLike) -> li
         elif not path.exists() and _GLOB_CHARS & set(text):
             specs.extend(_glob_specs(text))
         else:
-            specs.append(StackSpec(path.stem or text, text))
+            specs.append(StackSpec(_stem(path) or text, text))
     return _unique_names(specs)
 
 

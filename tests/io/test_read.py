@@ -378,3 +378,48 @@ def test_tifffile_warnings_of_another_thread_are_not_collected():
         other.join()
         logging.getLogger("tifffile").warning("truncated file")
     assert mine == ["truncated file"] and looks_damaged(mine)
+
+
+@pytest.mark.parametrize(
+    ("z", "z_unit", "xy", "xy_unit", "z_um", "xy_um"),
+    [
+        (500.0, "nm", 200.0, "nm", 0.5, 0.2),
+        (0.002, "mm", 0.5, "µm", 2.0, 0.5),
+        (1.0, "µm", 0.1, "µm", 1.0, 0.1),
+        (1.0, None, 0.1, None, 1.0, 0.1),  # OME's default unit is the micrometre
+    ],
+)
+def test_ome_sizes_are_converted_to_micrometres(tmp_path, z, z_unit, xy, xy_unit, z_um, xy_um):
+    meta = {"axes": "ZYX", "PhysicalSizeZ": z, "PhysicalSizeY": xy, "PhysicalSizeX": xy}
+    if z_unit:
+        meta["PhysicalSizeZUnit"] = z_unit
+    if xy_unit:
+        meta["PhysicalSizeYUnit"] = meta["PhysicalSizeXUnit"] = xy_unit
+    path = tmp_path / "u.ome.tif"
+    tifffile.imwrite(path, _stack((3, 16, 20), np.uint8), ome=True, metadata=meta)
+    _, found = read_stack(path)
+    assert found["z_step"] == pytest.approx(z_um) and found["z_unit"] == "µm"
+    assert found["pixel_size"] == pytest.approx((xy_um, xy_um))
+
+
+@pytest.mark.parametrize(
+    ("unit", "spacing", "z_um", "pixel_um"),
+    [("nm", 750.0, 0.75, 0.25), ("micron", 1.5, 1.5, 250.0), ("mm", 0.01, 10.0, 250000.0),
+     ("pixel", 2.0, None, None)],  # fmt: skip
+)
+def test_imagej_sizes_are_converted_to_micrometres(tmp_path, unit, spacing, z_um, pixel_um):
+    path = tmp_path / "ij.tif"
+    tifffile.imwrite(
+        path, _stack((3, 16, 20), np.uint8), imagej=True, resolution=(1 / 250, 1 / 250),
+        metadata={"axes": "ZYX", "spacing": spacing, "unit": unit},
+    )  # fmt: skip
+    _, found = read_stack(path)
+    assert found["z_step"] == (pytest.approx(z_um) if z_um else None)
+    assert found["pixel_size"] == (pytest.approx((pixel_um, pixel_um)) if pixel_um else None)
+
+
+def test_our_own_z_step_in_another_unit_is_converted(tmp_path):
+    path = tmp_path / "s.tif"
+    tifffile.imwrite(path, _stack((3, 16, 20), np.uint8), photometric="minisblack",
+                     metadata={"z_step": 250.0, "z_unit": "nm"})  # fmt: skip
+    assert read_stack(path)[1]["z_step"] == pytest.approx(0.25)
