@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import napari_focalfuse as ff
 from napari_focalfuse._napari._qt.finetune_widget import FinetuneWidget
 from napari_focalfuse._napari._qt.fuse_widget import FuseWidget
 from napari_focalfuse._napari.registry import TUNED_MODELS
@@ -44,14 +45,53 @@ def test_finetune_loss_falls_and_model_reaches_fusion(make_napari_viewer, qtbot,
 
     fuse.stack.value = layer
     fuse.weights.value = key
+    fuse.consistency.value = fuse.soften.value = False  # the raw map shows the network's choice
     outcome = fuse.run_blocking()
     assert outcome.error is None and "grey fused" in viewer.layers
+    options = dict(consistency=False, soften=False, scale=1)
+    np.testing.assert_array_equal(outcome.value.mask, ff.fuse(grey_stack, weights=tuned, **options).mask)
+    shipped = ff.fuse(grey_stack, weights="default", **options).mask
+    assert np.mean(outcome.value.mask != shipped) > 0.01  # the tuned network, not the shipped one
 
     saved = widget.save(str(tmp_path / "tuned"))
     assert saved.endswith("tuned.pt")
     model = load_weights(saved)
     ref = tuned.model.state_dict()
     assert all(np.allclose(v.numpy(), ref[k].numpy()) for k, v in model.state_dict().items())
+
+
+def test_save_never_replaces_a_file_nobody_was_asked_about(make_napari_viewer, tmp_path, monkeypatch, file_state):
+    from qtpy.QtWidgets import QFileDialog
+
+    from napari_focalfuse.core.model import FocalAutoencoder
+    from napari_focalfuse.core.training import TunedModel
+
+    errors, questions = [], []
+    monkeypatch.setattr("napari.utils.notifications.show_error", errors.append)
+    widget = FinetuneWidget(make_napari_viewer())
+    widget.tuned = TunedModel(model=FocalAutoencoder(), losses=[0.5])
+    target = tmp_path / "tuned.pt"
+    target.write_bytes(b"last week's weights")
+    before = file_state(target)
+
+    answer = {"value": False}
+    monkeypatch.setattr(
+        FinetuneWidget, "confirm_replace", lambda self, path: questions.append(path) or answer["value"]
+    )
+    # ".pt" appended to a name: tuned.pt was never shown to the user, so they are asked
+    assert widget.save(str(tmp_path / "tuned")) is None
+    assert questions == [str(target)] and file_state(target) == before
+    # the dialog returns "tuned" (no extension): same question, this time answered yes
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "tuned"), ""))
+    answer["value"] = True
+    assert widget.save() == str(target) and len(questions) == 2
+    assert file_state(target) != before
+    load_weights(target)
+    # the dialog returns tuned.pt itself: Qt asked already, no second question
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    assert widget.save() == str(target) and len(questions) == 2
+    # a script naming an existing file without overwrite=True gets a refusal
+    assert widget.save(str(target)) is None and "already exists" in errors[-1]
 
 
 def test_stop_ends_cleanly_with_a_model(make_napari_viewer, qtbot, grey_stack):

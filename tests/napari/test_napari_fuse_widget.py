@@ -37,17 +37,17 @@ def test_docked_widget_fuses_and_updates_in_place(make_napari_viewer, qtbot, mon
 
     monkeypatch.setattr(napari.utils, "progress", SpyProgress)
     viewer = make_napari_viewer()
-    stack = viewer.add_image(rgb_stack, rgb=True, name="astro", scale=(2.0, 0.5, 0.5),
-                             translate=(0, 10, 20))
+    stack = viewer.add_image(rgb_stack, rgb=True, name="moto", scale=(2.0, 0.5, 0.5),
+                             translate=(0, 10, 20), units=("µm", "µm", "µm"))
     _dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Fuse focal stack")
     assert isinstance(widget, FuseWidget)
     _prepare(widget, stack)
     _run(qtbot, widget)
     assert len(bars) == 1 and bars[0].n == bars[0].total >= len(rgb_stack)  # ran to the end
 
-    fused = viewer.layers["astro fused"]
-    mask = viewer.layers["astro decision map"]
-    height = viewer.layers["astro height"]  # the layer's z scale (2 µm) is a known z-step
+    fused = viewer.layers["moto fused"]
+    mask = viewer.layers["moto decision map"]
+    height = viewer.layers["moto height"]  # a z scale of 2 in µm (napari units) is a z-step
     assert isinstance(fused, Image) and isinstance(mask, Labels) and isinstance(height, Image)
     assert fused.rgb and fused.data.shape == rgb_stack.shape[1:] and fused.data.dtype == np.uint8
     assert mask.data.shape == rgb_stack.shape[1:3] and np.issubdtype(mask.data.dtype, np.integer)
@@ -56,13 +56,19 @@ def test_docked_widget_fuses_and_updates_in_place(make_napari_viewer, qtbot, mon
     for layer in (fused, mask, height):
         np.testing.assert_allclose(layer.scale, (0.5, 0.5))
         np.testing.assert_allclose(layer.translate, (10, 20))
+    # the map lies under the fused image, which is selected: no paint tools are offered
+    order = [layer.name for layer in viewer.layers]
+    assert order.index("moto decision map") < order.index("moto fused")
+    assert order.index("moto height") < order.index("moto fused")
+    assert viewer.layers.selection.active is fused and mask.mode == "pan_zoom"
+    assert mask.opacity == 1.0 and mask.visible
 
     count, objects = len(viewer.layers), (fused, mask, height)
     widget.method.value = "laplacian"
     _run(qtbot, widget)
     assert len(viewer.layers) == count
-    assert (viewer.layers["astro fused"], viewer.layers["astro decision map"],
-            viewer.layers["astro height"]) == objects
+    assert (viewer.layers["moto fused"], viewer.layers["moto decision map"],
+            viewer.layers["moto height"]) == objects
     assert fused.metadata["method"] == "laplacian"
 
 
@@ -123,7 +129,7 @@ def test_stack_choices_follow_layers(make_napari_viewer, rgb_stack):
     widget = FuseWidget(viewer)
     assert widget.stack.choices == ()
     viewer.add_image(rgb_stack[0], rgb=True, name="flat")  # 2-D RGB: not a stack
-    stack = viewer.add_image(rgb_stack, rgb=True, name="astro")
+    stack = viewer.add_image(rgb_stack, rgb=True, name="moto")
     assert widget.stack.choices == (stack,)
     viewer.layers.remove(stack)
     assert widget.stack.choices == ()
@@ -169,3 +175,116 @@ def test_destroyed_widget_cancels_its_run(make_napari_viewer, qtbot, monkeypatch
     widget.native.deleteLater()
     qtbot.waitUntil(lambda: bool(finished), timeout=60_000)
     assert widget._closed and len(viewer.layers) == 1
+
+
+def test_map_colours_and_legend_match_the_demo_figure(make_napari_viewer, grey_stack):
+    """The layer, the widget's legend and the demo's comparison.png colour a slice alike."""
+    from napari_focalfuse.io.preview import slice_colours
+
+    viewer = make_napari_viewer()
+    stack = viewer.add_image(grey_stack, name="grey")
+    widget = FuseWidget(viewer)
+    _prepare(widget, stack)
+    widget.z_step.value = 2.5
+    widget.run_blocking()
+    mask = viewer.layers["grey decision map"]
+    n = len(grey_stack)
+    expected = slice_colours(n)
+    for z in range(n):
+        np.testing.assert_allclose(mask.colormap.map(z)[:3], expected[z], atol=1e-6)
+    legend = widget.legend.value
+    for z in range(n):
+        hex_colour = "#" + "".join(f"{round(c * 255):02x}" for c in expected[z])
+        assert f'color:{hex_colour}">&#9632;</span>&nbsp;{z}: {z * 2.5:g} µm' in legend
+    # hovering the map shows the slice's height in the status bar
+    status = mask.get_status((10, 10), world=True)["coordinates"]
+    z = int(mask.data[10, 10])
+    assert f"z (µm): {z * 2.5:g}" in status
+
+
+def test_a_bare_z_scale_is_not_taken_for_a_z_step(make_napari_viewer, grey_stack):
+    """napari scales are in pixels unless a unit says otherwise: no made-up height map."""
+    viewer = make_napari_viewer()
+    stack = viewer.add_image(grey_stack, name="grey", scale=(2.0, 1.0, 1.0))
+    widget = FuseWidget(viewer)
+    _prepare(widget, stack)
+    widget.method.value = "laplacian"
+    widget.run_blocking()
+    assert "grey height" not in viewer.layers
+    assert "z-step unknown" in widget.status.value and "unknown" in widget.legend.value
+
+
+def _select_region(viewer, stack, y0, y1, x0, x1):
+    """Draw a rectangle (in world coordinates) on a new Shapes layer, which becomes active."""
+    sy, sx = stack.scale[-2:]
+    ty, tx = stack.translate[-2:]
+    corners = np.array([[ty + y0 * sy, tx + x0 * sx], [ty + y1 * sy, tx + x1 * sx]])
+    return viewer.add_shapes([corners], shape_type="rectangle", name="region")
+
+
+def test_preview_fuses_only_the_drawn_region_with_the_same_options(make_napari_viewer, rgb_stack):
+    from napari_focalfuse import fuse
+
+    viewer = make_napari_viewer()
+    stack = viewer.add_image(rgb_stack, rgb=True, name="moto", scale=(1, 0.5, 0.5), translate=(0, 10, 20))
+    widget = FuseWidget(viewer)
+    _prepare(widget, stack)
+    widget.window.value = 3
+    _select_region(viewer, stack, 20, 60, 30, 90)
+    outcome = widget.run_blocking(preview=True)
+    assert outcome.error is None
+    fused = viewer.layers["moto preview fused"]
+    mask = viewer.layers["moto preview decision map"]
+    assert fused.data.shape == (40, 60, 3) and mask.data.shape == (40, 60)
+    np.testing.assert_allclose(fused.translate, (10 + 20 * 0.5, 20 + 30 * 0.5))
+    np.testing.assert_allclose(mask.scale, (0.5, 0.5))
+    crop = rgb_stack[:, 20:60, 30:90]
+    same = fuse(crop, "deep", WEIGHTS, window=3, scale=1)
+    np.testing.assert_array_equal(mask.data, same.mask)
+    np.testing.assert_array_equal(fused.data, same.fused)
+    assert "moto fused" not in viewer.layers  # a preview is not the result
+
+    count = len(viewer.layers)
+    viewer.layers.selection.active = viewer.layers["region"]
+    viewer.layers["region"].data = [np.array([[10.0 + 5, 20.0 + 5], [10.0 + 20, 20.0 + 30]])]
+    viewer.layers["region"].selected_data = set()
+    widget.run_blocking(preview=True)
+    assert len(viewer.layers) == count  # the next preview replaces the layers
+    assert viewer.layers["moto preview fused"].data.shape == (30, 50, 3)
+
+
+def test_preview_without_a_rectangle_takes_what_is_on_screen(make_napari_viewer, qtbot, grey_stack):
+    viewer = make_napari_viewer(show=True)  # napari tracks the visible part while it draws
+    big = np.tile(grey_stack, (1, 4, 4))  # 384 x 384
+    stack = viewer.add_image(big, name="big")
+    widget = FuseWidget(viewer)
+    _prepare(widget, stack)
+    widget.method.value = "laplacian"
+    viewer.camera.center = (0, 100, 250)
+    viewer.camera.zoom = 8
+    qtbot.waitUntil(lambda: stack.corner_pixels[1, -1] - stack.corner_pixels[0, -1] < 200, timeout=10_000)
+    (y0, x0), (y1, x1) = stack.corner_pixels[:, -2:]
+    widget.run_blocking(preview=True)
+    fused = viewer.layers["big preview fused"]
+    assert fused.data.shape == (y1 - y0 + 1, x1 - x0 + 1)
+    np.testing.assert_allclose(fused.translate, (y0, x0))
+    assert abs((y0 + y1) / 2 - 100) <= 1 and abs((x0 + x1) / 2 - 250) <= 1
+
+
+def test_preview_of_a_large_view_is_cut_to_its_centre(make_napari_viewer, monkeypatch):
+    """A preview stays about a second: at most 1024 x 1024 px, here around the view's centre,
+    and with the feature scale "auto" would pick for the whole stack."""
+    from napari_focalfuse._napari import jobs, preview_region
+
+    monkeypatch.setattr(preview_region, "MAX_SIDE", 64)
+    viewer = make_napari_viewer()
+    stack = viewer.add_image(np.random.default_rng(0).random((3, 1200, 1000), np.float32), name="s")
+    widget = FuseWidget(viewer)
+    _prepare(widget, stack)
+    captured = {}
+    monkeypatch.setattr(jobs.FuseJob, "run", lambda self, **kw: captured.update(job=self) or jobs.Outcome(cancelled=True))
+    widget.run_blocking(preview=True)  # not drawn yet: the whole stack is "on screen"
+    job = captured["job"]
+    assert job.stack.shape == (3, 64, 64)
+    assert (job.stack.rows, job.stack.cols) == (slice(568, 632), slice(468, 532))
+    assert job.options["scale"] == 2  # auto for 1200 x 1000, not for the 64 x 64 crop

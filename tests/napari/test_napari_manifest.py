@@ -31,7 +31,8 @@ def test_contributions(manifest):
     c = manifest.contributions
     assert [r.command for r in c.readers] == ["napari-focalfuse.get_reader"]
     assert c.readers[0].accepts_directories
-    assert {"*.tif", "*.tiff"} <= set(c.readers[0].filename_patterns)
+    # only names that can hold a stack: single photos (PNG, JPEG...) stay napari's alone
+    assert set(c.readers[0].filename_patterns) == {"*.tif", "*.tiff"}
     assert sorted(w.layer_types[0] for w in c.writers) == ["image", "labels"]
     assert all(set(w.filename_extensions) == {".tif", ".tiff"} for w in c.writers)
     assert [(s.key, s.display_name) for s in c.sample_data] == [
@@ -50,3 +51,31 @@ def test_manifest_modules_import_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+def test_readme_menu_path_is_what_napari_shows(make_napari_viewer):
+    """README and docs/napari.md say Plugins › FocalFuse › <widget>: read it off the menu bar."""
+    from pathlib import Path
+
+    viewer = make_napari_viewer()
+    bar = viewer.window._qt_window.menuBar()
+
+    def paths(menu, prefix=()):
+        for action in menu.actions():
+            text = action.text().replace("&", "")
+            if action.menu() is not None:
+                yield from paths(action.menu(), (*prefix, text))
+            elif text:
+                yield (*prefix, text)
+
+    shown = {p for action in bar.actions() if action.menu() for p in paths(action.menu(), (action.text().replace("&", ""),))}
+    assert ("Plugins", "FocalFuse", "Fuse focal stack") in shown
+    assert ("Plugins", "FocalFuse", "Fine-tune autoencoder") in shown
+    sample = ("File", "Open Sample", "Rendered focal stack (motorcycle) (FocalFuse)")
+    assert sample in shown
+    root = Path(__file__).resolve().parents[2]
+    for doc in ("README.md", "docs/napari.md"):
+        text = (root / doc).read_text()
+        assert "Plugins › FocalFuse › Fuse focal stack" in text, doc
+        assert "Plugins › napari-focalfuse" not in text, doc
+    assert " › ".join(sample) in (root / "docs/napari.md").read_text()

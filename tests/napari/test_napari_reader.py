@@ -61,13 +61,81 @@ def test_folder_in_natural_order(make_napari_viewer, tmp_path, grey_stack):
 
 
 def test_several_files_as_one_stack(make_napari_viewer, tmp_path, rgb_stack):
-    names = [f"img_{k}.png" for k in (1, 2, 9, 10)]  # plain string order would be 1, 10, 2, 9
-    paths = _write_slices(tmp_path / "files", rgb_stack, names)
+    folder = tmp_path / "files"
+    folder.mkdir()
+    names = [f"img_{k}.tif" for k in (1, 2, 9, 10)]  # plain string order would be 1, 10, 2, 9
+    for name, sl in zip(names, rgb_stack):
+        tifffile.imwrite(folder / name, sl, photometric="rgb")
     viewer = make_napari_viewer()
-    shuffled = [str(p) for p in reversed(paths)]  # dropped in any order
+    shuffled = [str(folder / n) for n in reversed(names)]  # dropped in any order
     (layer,) = viewer.open(shuffled, stack=True, plugin=PLUGIN)
     assert layer.rgb
     np.testing.assert_array_equal(np.asarray(layer.data), rgb_stack)
+
+
+def _offered(path) -> set[str]:
+    """The plugins npe2 offers napari for ``path``; two or more make napari ask the user."""
+    import npe2
+
+    pm = npe2.PluginManager.instance()
+    pm.discover()
+    return {r.plugin_name for r in pm.iter_compatible_readers([str(path)])}
+
+
+@pytest.mark.parametrize("name", ["photo.png", "photo.jpg", "photo.JPEG", "scan.bmp"])
+def test_ordinary_pictures_open_without_a_reader_choice(make_napari_viewer, tmp_path, rgb_stack, name):
+    """npe2 matches readers by file name only; napari shows its "choose a reader" dialog when
+    more than one plugin matches. A single photo must match napari's reader alone."""
+    from PIL import Image
+
+    path = tmp_path / name
+    Image.fromarray(rgb_stack[0]).save(path)
+    assert PLUGIN not in _offered(path)
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(path, plugin=None)  # napari's own decision, as after File › Open
+    assert layer.source.reader_plugin == "napari"
+
+
+def test_stacks_are_offered_to_the_plugin(tmp_path, rgb_stack):
+    tifffile.imwrite(tmp_path / "stack.tif", rgb_stack, photometric="rgb")
+    assert PLUGIN in _offered(tmp_path / "stack.tif")
+    assert PLUGIN in _offered(tmp_path / "stack.ome.tiff")
+    assert PLUGIN in _offered(tmp_path)  # a folder of slices
+    assert get_reader([str(tmp_path / "stack.tif")] * 2) is not None  # several TIFF slices
+
+
+def test_nanometre_ome_z_step_becomes_a_micrometre_scale(make_napari_viewer, tmp_path, grey_stack):
+    path = tmp_path / "nm.ome.tif"
+    tifffile.imwrite(path, grey_stack, metadata={
+        "axes": "ZYX", "PhysicalSizeZ": 500, "PhysicalSizeZUnit": "nm",
+        "PhysicalSizeY": 200, "PhysicalSizeYUnit": "nm", "PhysicalSizeX": 200, "PhysicalSizeXUnit": "nm",
+    })  # fmt: skip
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(path, plugin=PLUGIN)
+    np.testing.assert_allclose(layer.scale, [0.5, 0.2, 0.2])
+    widget = FuseWidget(viewer)
+    widget.stack.value = layer
+    widget.method.value = "laplacian"
+    assert widget.run_blocking().error is None
+    height = viewer.layers["nm height"]
+    np.testing.assert_allclose(height.data, viewer.layers["nm decision map"].data * 0.5)
+    assert "z-step 0.5 µm" in widget.status.value
+
+
+def test_a_true_1_um_z_step_is_known(make_napari_viewer, tmp_path, grey_stack):
+    """A z scale of 1 is napari's default, but a file saying 1 µm has a z-step of 1 µm."""
+    path = tmp_path / "one.ome.tif"
+    tifffile.imwrite(path, grey_stack, metadata={"axes": "ZYX", "PhysicalSizeZ": 1.0})
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(path, plugin=PLUGIN)
+    np.testing.assert_allclose(layer.scale, [1.0, 1.0, 1.0])
+    widget = FuseWidget(viewer)
+    widget.stack.value = layer
+    widget.method.value = "laplacian"
+    assert widget.run_blocking().error is None
+    mask = viewer.layers["one decision map"].data
+    assert len(np.unique(mask)) > 1
+    np.testing.assert_allclose(viewer.layers["one height"].data, mask * 1.0)
 
 
 def test_declines_single_images_and_non_images(tmp_path, rgb_stack):
@@ -91,14 +159,6 @@ def test_declines_single_images_and_non_images(tmp_path, rgb_stack):
     for path in (png, single_rgb_tif, single_grey_tif, text, fake_tif, lonely, [png]):
         assert get_reader(str(path) if not isinstance(path, list) else path) is None, path
     assert get_reader([str(png), str(text)]) is None
-
-
-def test_single_png_is_left_to_napari(make_napari_viewer, tmp_path, rgb_stack):
-    png = tmp_path / "one.png"
-    skio.imsave(png, rgb_stack[0], check_contrast=False)
-    viewer = make_napari_viewer()
-    (layer,) = viewer.open(png)  # napari picks its builtin reader, not ours
-    assert layer.data.shape == rgb_stack[0].shape
 
 
 def test_truncated_stack_raises_error_naming_file(tmp_path, rgb_stack):

@@ -135,6 +135,7 @@ def show_result(
         result.mask,
         colormap=slice_colormap(n_slices),
         features=slice_features(n_slices, result.z_step),
+        opacity=1.0,
         metadata=dict(info),
         **place,
     )

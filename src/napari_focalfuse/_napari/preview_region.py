@@ -35,7 +35,7 @@ class PreviewRegion:
         return self.y0, self.x0
 
     def crop(self, data: Any) -> Any:
-        from ...io.crop import CroppedStack
+        from ..io.crop import CroppedStack
 
         return CroppedStack(data, slice(self.y0, self.y1), slice(self.x0, self.x1))
 
@@ -76,7 +76,7 @@ def _view_box(layer: Image) -> np.ndarray | None:
 
 def preview_region(viewer: napari.Viewer, layer: Image) -> PreviewRegion:
     """The region to preview, clipped to the stack and at most MAX_SIDE px on a side."""
-    from ...core.errors import FocalFuseError
+    from ..core.errors import FocalFuseError
 
     h, w = (int(k) for k in layer.data.shape[1:3])
     box = _drawn_box(viewer, layer)

@@ -13,7 +13,7 @@ Replacing a file. napari calls a writer in two ways:
   would be noise, and refusing would make the dialog's "Replace" fail, so that file is replaced.
 * from code (``layer.save(path)``, ``viewer.layers.save(path)``): nobody was asked, and npe2
   may even have appended ``.tif`` to the name given. There an existing file is refused with a
-  sentence, as the command line does without ``--overwrite``; delete it first.
+  sentence (a ``FileExistsError``), as the command line does without ``--overwrite``.
 
 The writer tells the two apart by whether napari's dialog method is on the call stack.
 """
@@ -66,7 +66,9 @@ def _write(path: str, data: Any, attributes: dict) -> list[str]:
     except FocalFuseError as exc:
         if "already exists" not in str(exc):
             raise
-        raise FocalFuseError(
+        # not a FocalFuseError: napari takes a ValueError from a writer for "cannot write
+        # this" and replaces the sentence with "not a valid writer"
+        raise FileExistsError(
             f"{path} already exists; napari-focalfuse replaces a file only when napari's save "
             "dialog has asked (File › Save Selected Layers…); delete it or choose another name."
         ) from None
