@@ -87,10 +87,6 @@ def shot(viewer, name: str) -> Path:
 
 def main() -> None:
     import napari
-    import napari._qt.qt_main_window as qt_main_window
-
-    # napari's one-off "PyQt5 is deprecated" toast would cover the canvas in every screenshot
-    qt_main_window.SHOW_QT_WARNING = False
 
     from napari_focalfuse.core.weights import default_weights_path
 
@@ -110,13 +106,11 @@ def main() -> None:
 
     fuse.start()
     wait(fuse)
-    viewer.layers["motorcycle decision map"].visible = False
-    viewer.layers.selection.active = viewer.layers["motorcycle fused"]
-    shot(viewer, "03_fused.png")
-    viewer.layers["motorcycle decision map"].visible = True
-    viewer.layers["motorcycle decision map"].opacity = 0.6
+    shot(viewer, "03_fused.png")  # as the widget leaves it: the fused image on top, selected
+    viewer.layers["motorcycle fused"].visible = False  # reveals the decision map under it
     viewer.layers.selection.active = viewer.layers["motorcycle decision map"]
     shot(viewer, "04_decision_map.png")
+    viewer.layers["motorcycle fused"].visible = True
 
     _, tune = viewer.window.add_plugin_dock_widget("napari-focalfuse", "Fine-tune autoencoder")
     tune.stack.value = stack

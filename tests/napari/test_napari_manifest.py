@@ -79,3 +79,11 @@ def test_readme_menu_path_is_what_napari_shows(make_napari_viewer):
         assert "Plugins › FocalFuse › Fuse focal stack" in text, doc
         assert "Plugins › napari-focalfuse" not in text, doc
     assert " › ".join(sample) in (root / "docs/napari.md").read_text()
+
+
+def test_widgets_run_on_qt6():
+    """napari deprecates PyQt5 (its warning covers the canvas); the testing extra installs
+    napari[pyqt6], so these tests run on the Qt napari users get."""
+    import qtpy
+
+    assert qtpy.QT6, qtpy.API_NAME
