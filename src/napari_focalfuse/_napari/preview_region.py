@@ -1,8 +1,8 @@
 """Which part of a stack the fast preview fuses: the rectangles drawn, else what is on screen.
 
 A preview is the same fusion on a crop of the stack (read lazily, slice by slice), so options
-can be tuned on a 20 MP stack in about a second; its layers are placed on the stack at the
-crop's position and replaced by the next preview.
+can be tuned on a 20 MP stack in a tenth of a full run's time; its layers are placed on the
+stack at the crop's position and replaced by the next preview.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import napari
     from napari.layers import Image
 
-MAX_SIDE = 1024  # a larger view is previewed around its centre: ~1 MP keeps it at a second
+MAX_SIDE = 1024  # a larger view is previewed around its centre: ~1 MP keeps it quick
 MIN_SIDE = 16
 PREVIEW_SUFFIX = " preview"
 

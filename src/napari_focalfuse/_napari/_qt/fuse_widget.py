@@ -4,7 +4,7 @@ The fusion runs in a napari worker thread; slice progress travels back through a
 a napari progress bar (activity dock) and a status line. ``run_blocking`` runs the same job on
 the calling thread for scripts and tests. **Preview** fuses only the region on screen (or the
 rectangles of the selected Shapes layer) with the same options, so they can be tuned on a big
-stack in about a second; its result replaces the previous preview's layers.
+stack in a fraction of a full run's time; its result replaces the previous preview's layers.
 """
 
 from __future__ import annotations
