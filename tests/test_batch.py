@@ -203,8 +203,8 @@ def test_batch_passes_time_channel_and_z_step_to_every_stack(tmp_path, capsys):
     src = tmp_path / "in"
     src.mkdir()
     for name in ("a", "b"):
-        tifffile.imwrite(src / f"{name}.ome.tif", hyper, ome=True,
-                         metadata={"axes": "TCZYX", "PhysicalSizeZ": 500, "PhysicalSizeZUnit": "nm"})  # fmt: skip
+        meta = {"axes": "TCZYX", "PhysicalSizeZ": 500, "PhysicalSizeZUnit": "nm"}
+        tifffile.imwrite(src / f"{name}.ome.tif", hyper, ome=True, metadata=meta)
     common = ["--method", "laplacian", "--time", "1", "--channel", "0", "-q"]
     assert main(["fuse", str(src / "a.ome.tif"), "-o", str(tmp_path / "alone.tif"),
                  "--mask", str(tmp_path / "alone_mask.tif"), *common]) == 0  # fmt: skip
@@ -252,7 +252,8 @@ def test_cli_batch_warns_about_a_stack_given_twice(three_stacks, tmp_path, capsy
     from napari_focalfuse.cli import main
 
     grey = str(three_stacks["grey16"])
-    assert main(["fuse", "--batch", grey, grey, "-o", str(tmp_path / "o"), "--method", "laplacian", "-q"]) == 0
+    args = ["fuse", "--batch", grey, grey, "-o", str(tmp_path / "o"), "--method", "laplacian"]
+    assert main([*args, "-q"]) == 0
     err = capsys.readouterr().err
     assert "warning: " + grey + " is given twice; it is fused as grey16 and grey16-2." in err
     assert "grey16.tif: 4 slices of grey16.tif" in err

@@ -267,7 +267,8 @@ def test_demo_writes_results_and_prints_the_ratio(tmp_path, capsys):
     fused, truth = tifffile.imread(demo / "fused.tif"), tifffile.imread(demo / "truth.tif")
     decision = tifffile.imread(demo / "decision_map.tif")
     assert decision.max() <= 5 and len(np.unique(decision)) >= 4
-    printed = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(deep|laplacian|oracle pick)\s+(0\.\d+)\s+\d+\.\d+$", out, re.M)}
+    row = r"^(deep|laplacian|oracle pick)\s+(0\.\d+)\s+\d+\.\d+$"
+    printed = {m.group(1): float(m.group(2)) for m in re.finditer(row, out, re.M)}
     assert set(printed) == {"deep", "laplacian", "oracle pick"}, out
     assert printed["deep"] == pytest.approx(mae(fused, truth), abs=6e-5)  # the file it wrote
     # measured 0.58 with the shipped weights (the paper: 0.46); the baseline is 1 by definition
@@ -447,8 +448,8 @@ def test_ctrl_c_during_the_renames_is_held_until_all_outputs_are_in_place(
             os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(os, "replace", replace_and_interrupt)
-    rc, _, err = cli(capsys, "fuse", src, "-o", tmp_path / "f.tif", "--mask", tmp_path / "m.tif",
-                     "--height", tmp_path / "h.tif", "--z-step", "2", "--method", "laplacian", "-q")  # fmt: skip
+    outputs = ["-o", tmp_path / "f.tif", "--mask", tmp_path / "m.tif", "--height", tmp_path / "h.tif"]
+    rc, _, err = cli(capsys, "fuse", src, *outputs, "--z-step", "2", "--method", "laplacian", "-q")
     assert rc == 130, err  # the interrupt was not lost, only held back
     assert renamed == ["f.tif", "m.tif", "h.tif"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.tif", "h.tif", "m.tif", "s.tif"]

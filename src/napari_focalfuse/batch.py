@@ -251,7 +251,7 @@ def fuse_one(
             raise FocalFuseError(spec.problem)
         import torch
 
-        from .commands.inputs import describe_inputs, duplicate_warnings
+        from .io.inputs import describe_inputs, duplicate_warnings
         from .core.fusion import fuse
         from .io.output_group import OutputGroup, check_writable
         from .io.read import read_stack

@@ -89,7 +89,8 @@ def test_a_failed_rename_says_exactly_what_was_written(tmp_path, monkeypatch):
         group.commit()
     message = str(info.value)
     assert "Permission denied" in message
-    assert message.endswith(f"written: {tmp_path / 'a.tif'}; not written: {tmp_path / 'b.tif'}, {tmp_path / 'c.tif'}.")
+    a, b, c = (tmp_path / n for n in ("a.tif", "b.tif", "c.tif"))
+    assert message.endswith(f"written: {a}; not written: {b}, {c}.")
     assert _names(tmp_path) == ["a.tif"]  # no temporary left either
 
 

@@ -60,7 +60,9 @@ def test_finetune_loss_falls_and_model_reaches_fusion(make_napari_viewer, qtbot,
     assert all(np.allclose(v.numpy(), ref[k].numpy()) for k, v in model.state_dict().items())
 
 
-def test_save_never_replaces_a_file_nobody_was_asked_about(make_napari_viewer, tmp_path, monkeypatch, file_state):
+def test_save_never_replaces_a_file_nobody_was_asked_about(
+    make_napari_viewer, tmp_path, monkeypatch, file_state
+):
     from qtpy.QtWidgets import QFileDialog
 
     from napari_focalfuse.core.model import FocalAutoencoder

@@ -282,7 +282,11 @@ def test_preview_of_a_large_view_is_cut_to_its_centre(make_napari_viewer, monkey
     widget = FuseWidget(viewer)
     _prepare(widget, stack)
     captured = {}
-    monkeypatch.setattr(jobs.FuseJob, "run", lambda self, **kw: captured.update(job=self) or jobs.Outcome(cancelled=True))
+    def capture(self, **kwargs):
+        captured["job"] = self
+        return jobs.Outcome(cancelled=True)
+
+    monkeypatch.setattr(jobs.FuseJob, "run", capture)
     widget.run_blocking(preview=True)  # not drawn yet: the whole stack is "on screen"
     job = captured["job"]
     assert job.stack.shape == (3, 64, 64)

@@ -54,24 +54,21 @@ def confirmed_by_save_dialog() -> bool:
 
 
 def _write(path: str, data: Any, attributes: dict) -> list[str]:
+    import os
+
     import numpy as np
 
-    from ..core.errors import FocalFuseError
     from ..io.write import write_image
 
-    try:
-        write_image(
-            path, np.asarray(data), overwrite=confirmed_by_save_dialog(), **_physical(attributes)
-        )
-    except FocalFuseError as exc:
-        if "already exists" not in str(exc):
-            raise
+    asked = confirmed_by_save_dialog()
+    if os.path.exists(path) and not asked:
         # not a FocalFuseError: napari takes a ValueError from a writer for "cannot write
         # this" and replaces the sentence with "not a valid writer"
         raise FileExistsError(
             f"{path} already exists; napari-focalfuse replaces a file only when napari's save "
             "dialog has asked (File › Save Selected Layers…); delete it or choose another name."
-        ) from None
+        )
+    write_image(path, np.asarray(data), overwrite=asked, **_physical(attributes))
     return [path]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..core.errors import FocalFuseError
 
@@ -62,10 +63,8 @@ def run_batch(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
-def _repeated_stacks(specs) -> list[str]:
+def _repeated_stacks(specs: list) -> list[str]:
     """A stack given twice is fused twice (as <name> and <name>-2): say so."""
-    from pathlib import Path
-
     seen: dict[object, str] = {}
     out = []
     for spec in specs:

@@ -17,7 +17,7 @@ def stack_source(inputs: list[str]):
 
 def report_inputs(meta: dict, n_slices: int) -> None:
     """Name the files read, in the order used, and warn about slices given twice."""
-    from .inputs import describe_inputs, duplicate_warnings
+    from ..io.inputs import describe_inputs, duplicate_warnings
 
     print(f"reading {describe_inputs(meta, n_slices)}", file=sys.stderr)
     for warning in duplicate_warnings(meta["paths"]):
