@@ -260,8 +260,9 @@ def test_preview_without_a_rectangle_takes_what_is_on_screen(make_napari_viewer,
     widget = FuseWidget(viewer)
     _prepare(widget, stack)
     widget.method.value = "laplacian"
-    viewer.camera.center = (0, 100, 250)
-    viewer.camera.zoom = 8
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera  # napari 0.9
+    camera.center = (0, 100, 250)
+    camera.zoom = 8
     qtbot.waitUntil(lambda: stack.corner_pixels[1, -1] - stack.corner_pixels[0, -1] < 200, timeout=10_000)
     (y0, x0), (y1, x1) = stack.corner_pixels[:, -2:]
     widget.run_blocking(preview=True)
