@@ -126,3 +126,36 @@ def test_write_rejects_stacks_and_missing_folders(tmp_path):
         write_image(tmp_path / "s.tif", np.zeros((5, 8, 8), np.uint8))
     with pytest.raises(FocalFuseError, match="Output folder does not exist"):
         write_image(tmp_path / "no" / "x.tif", np.zeros((8, 8), np.uint8))
+
+
+@pytest.mark.parametrize(("shape", "dtype"), [((5, 20, 30), np.uint16), ((4, 20, 30, 3), np.uint8),
+                                              ((3, 20, 30), np.float64)])  # fmt: skip
+def test_stack_writer_round_trips_through_read_stack_one_slice_at_a_time(tmp_path, shape, dtype):
+    """The aligned-stack output: a multi-page TIFF read back with its z-step, written from a
+    lazy stack without asking it for more than one slice at a time."""
+    from napari_focalfuse.io.lazy import LazyStack
+    from napari_focalfuse.io.output_group import OutputGroup
+    from napari_focalfuse.io.write import stack_writer
+
+    data = (np.random.default_rng(0).random(shape) * 200).astype(dtype)
+    asked = []
+
+    class OneAtATime(LazyStack):
+        def __init__(self):
+            self.shape, self.dtype = data.shape, data.dtype
+
+        def _read(self, z):
+            asked.append(z)
+            return data[z]
+
+    group = OutputGroup()
+    group.add(tmp_path / "aligned.tif", stack_writer(OneAtATime(), z_step=0.5, pixel_size=(0.2, 0.2)))
+    group.commit()
+    assert asked == list(range(shape[0]))
+    back, meta = read_stack(tmp_path / "aligned.tif")
+    expected = data.astype(np.float32) if dtype == np.float64 else data
+    assert back.dtype == expected.dtype
+    np.testing.assert_array_equal(np.asarray(back), expected)
+    assert meta["z_step"] == 0.5 and meta["pixel_size"] == pytest.approx((0.2, 0.2))
+    with pytest.raises(FocalFuseError, match="A stack is written as"):
+        stack_writer(np.zeros((2, 8, 8, 2), np.uint8))

@@ -12,6 +12,7 @@ Adding an output to a command is one line::
     outputs = OutputGroup(overwrite=args.overwrite)
     outputs.add(args.output, tiff_writer(result.fused))
     outputs.add(args.mask, decision_map_writer(result.mask, n))
+    outputs.add(args.aligned, stack_writer(aligned))  # a multi-page TIFF, slice by slice
     outputs.commit()
 """
 

@@ -9,6 +9,7 @@ target only when complete), so an interrupted run leaves the old file (or nothin
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,19 +42,40 @@ def _is_colour(a: np.ndarray) -> bool:
     return a.ndim == 3 and a.shape[-1] in (3, 4)
 
 
-def tiff_writer(
-    array: np.ndarray,
-    *,
+def _tiff_options(
+    colour_samples: int | None,
     z_step: float | None = None,
     z_unit: str = "µm",
     pixel_size: tuple[float, float] | None = None,
     description: str | None = None,
-) -> Writer:
+) -> dict[str, Any]:
+    """tifffile.imwrite options: photometric, our z-step metadata, metric resolution tags."""
+    meta: dict[str, Any] = {}
+    if z_step is not None:
+        meta.update(z_step=float(z_step), z_unit=z_unit)
+    if description:
+        meta["description"] = description
+    kwargs: dict[str, Any] = {"metadata": meta}
+    if colour_samples:
+        kwargs["photometric"] = "rgb"
+        if colour_samples == 4:
+            kwargs["extrasamples"] = ("unassalpha",)
+    else:
+        kwargs["photometric"] = "minisblack"
+    if pixel_size is not None:
+        py, px = (float(v) for v in pixel_size)
+        kwargs["resolution"] = (1e4 / px, 1e4 / py)  # pixels per centimetre
+        kwargs["resolutionunit"] = "CENTIMETER"
+    return kwargs
+
+
+def tiff_writer(array: np.ndarray, **kwargs: Any) -> Writer:
     """A (Y, X) or (Y, X, 3|4) image as TIFF, keeping uint8/uint16/float32 (checked now).
 
     Colour images are written as RGB(A) so every viewer shows colours. ``z_step`` and
     ``pixel_size`` (µm) travel in the file (and come back through :func:`read_stack`); the
-    pixel size also as metric resolution tags.
+    pixel size also as metric resolution tags. Keywords: ``z_step``, ``z_unit``,
+    ``pixel_size``, ``description``.
     """
     import tifffile
 
@@ -62,23 +84,34 @@ def tiff_writer(
         raise FocalFuseError(
             f"write_image takes a (Y, X) or (Y, X, 3|4) image, not shape {a.shape}."
         )
-    meta: dict[str, Any] = {}
-    if z_step is not None:
-        meta.update(z_step=float(z_step), z_unit=z_unit)
-    if description:
-        meta["description"] = description
-    kwargs: dict[str, Any] = {"metadata": meta}
-    if _is_colour(a):
-        kwargs["photometric"] = "rgb"
-        if a.shape[-1] == 4:
-            kwargs["extrasamples"] = ("unassalpha",)
-    else:
-        kwargs["photometric"] = "minisblack"
-    if pixel_size is not None:
-        py, px = (float(v) for v in pixel_size)
-        kwargs["resolution"] = (1e4 / px, 1e4 / py)  # pixels per centimetre
-        kwargs["resolutionunit"] = "CENTIMETER"
-    return lambda path: tifffile.imwrite(path, a, **kwargs)
+    options = _tiff_options(a.shape[-1] if _is_colour(a) else None, **kwargs)
+    return lambda path: tifffile.imwrite(path, a, **options)
+
+
+def stack_writer(stack: Any, **kwargs: Any) -> Writer:
+    """A (Z, Y, X[, 3|4]) stack as one multi-page TIFF that :func:`read_stack` reads back.
+
+    Written slice by slice (``stack[z]``), so memory holds one slice whatever the length of a
+    lazy stack; uint8/uint16/float32 are kept, float64 becomes float32. Keywords as for
+    :func:`tiff_writer` (the z-step and pixel size travel in the file).
+    """
+    import tifffile
+
+    shape = tuple(int(k) for k in stack.shape)
+    dtype = np.dtype(stack.dtype)
+    dtype = np.dtype(np.float32) if dtype in (np.float64, np.float16) else dtype
+    colour = shape[-1] if len(shape) == 4 and shape[-1] in (3, 4) else None
+    if len(shape) != (4 if colour else 3) or dtype not in TIFF_DTYPES:
+        raise FocalFuseError(
+            f"A stack is written as (Z, Y, X[, 3|4]) uint8, uint16 or float32, not {shape} {dtype}."
+        )
+    options = _tiff_options(colour, **kwargs)
+
+    def write(path: Path) -> None:
+        pages = (np.ascontiguousarray(np.asarray(stack[z]), dtype) for z in range(shape[0]))
+        tifffile.imwrite(path, pages, shape=shape, dtype=dtype, **options)
+
+    return write
 
 
 def decision_map_writer(mask: np.ndarray, n_slices: int, **kwargs: Any) -> Writer:
