@@ -1,4 +1,8 @@
-"""Fusion picks the truly sharp slice, keeps dtype and range, and handles any stack length."""
+"""Fusion picks the truly sharp slice, keeps dtype and range, and handles any stack length.
+
+The rendered stacks here do not move, so alignment (tested in test_align.py) is switched off:
+these tests are about the decision and the blending.
+"""
 
 from __future__ import annotations
 
@@ -20,16 +24,16 @@ def _interior(mask: np.ndarray, margin: int = 8) -> np.ndarray:
 @pytest.mark.parametrize(("method", "min_exact", "min_near"), [("deep", 0.65, 0.9), ("laplacian", 0.45, 0.7)])
 def test_picks_the_sharp_slice_of_each_depth_band(band_stack, method, min_exact, min_near):
     """A constant or random map scores ~0.17 exact and ~0.44 within one slice here."""
-    res = ff.fuse(band_stack.stack, method=method)
+    res = ff.fuse(band_stack.stack, method=method, align=False)
     near = metrics.map_accuracy(res.mask, band_stack.true_index, tolerance=1)
     exact = metrics.map_accuracy(res.mask, band_stack.true_index)
     assert exact > min_exact and near > min_near, (exact, near)
 
 
 def test_deep_fusion_beats_the_laplacian_baseline(band_stack):
-    deep = metrics.mae(ff.fuse(band_stack.stack).fused, band_stack.truth)
+    deep = metrics.mae(ff.fuse(band_stack.stack, align=False).fused, band_stack.truth)
     lap = metrics.mae(
-        ff.fuse(band_stack.stack, "laplacian", window=0, consistency=False, soften=False).fused,
+        ff.fuse(band_stack.stack, "laplacian", window=0, consistency=False, soften=False, align=False).fused,
         band_stack.truth,
     )
     assert deep < 0.8 * lap, (deep, lap)
@@ -37,7 +41,7 @@ def test_deep_fusion_beats_the_laplacian_baseline(band_stack):
 
 def test_two_slices_multi_focus_pair():
     stack, truth = two_focus_pair()
-    res = ff.fuse(stack, soften=False)
+    res = ff.fuse(stack, soften=False, align=False)
     assert res.mask.shape == truth.shape
     # away from the seam every pixel comes from its sharp half
     cols = np.r_[4:52, 76:124]
@@ -50,7 +54,7 @@ def test_thirty_slices_on_a_slanted_surface():
     shape = (64, 128)
     ramp = np.broadcast_to(np.arange(shape[1], dtype=np.float32)[None], shape)
     r = render_focal_stack(_texture(shape), ramp, n_slices=30, max_blur=40, noise=0.003)
-    res = ff.fuse(r.stack)
+    res = ff.fuse(r.stack, align=False)
     assert res.mask.min() >= 0 and res.mask.max() < 30
     assert metrics.map_accuracy(res.mask, r.true_index, tolerance=1) > 0.8  # random: ~0.1
     middle = metrics.mae(r.stack[15], r.truth)
@@ -65,7 +69,7 @@ def test_dtype_and_range_preserved(band_stack, dtype, colour):
         typed = (stack * 7.5 - 2).astype(dtype)  # an arbitrary float range, not [0, 1]
     else:
         typed = np.round(stack * np.iinfo(dtype).max).astype(dtype)
-    res = ff.fuse(typed)
+    res = ff.fuse(typed, align=False)
     assert res.fused.dtype == typed.dtype
     assert res.fused.shape == typed.shape[1:]
     assert res.mask.shape == typed.shape[1:3] and np.issubdtype(res.mask.dtype, np.integer)
@@ -77,7 +81,7 @@ def test_dtype_and_range_preserved(band_stack, dtype, colour):
 
 def test_without_softening_every_pixel_comes_from_the_named_slice(band_stack):
     stack = np.round(band_stack.stack * 255).astype(np.uint8)
-    res = ff.fuse(stack, soften=False)
+    res = ff.fuse(stack, soften=False, align=False)
     picked = np.take_along_axis(stack, res.mask[None, ..., None].astype(int), 0)[0]
     assert np.array_equal(picked, res.fused)
 
@@ -85,20 +89,20 @@ def test_without_softening_every_pixel_comes_from_the_named_slice(band_stack):
 def test_softening_blends_equally_sharp_slices_and_averages_noise():
     rng = np.random.default_rng(0)
     flat = 0.5 + rng.normal(0, 0.02, (6, 64, 64)).astype(np.float32)
-    soft = ff.fuse(flat, consistency=False).fused
-    hard = ff.fuse(flat, consistency=False, soften=False).fused
+    soft = ff.fuse(flat, consistency=False, align=False).fused
+    hard = ff.fuse(flat, consistency=False, soften=False, align=False).fused
     assert np.abs(soft - 0.5).mean() < 0.6 * np.abs(hard - 0.5).mean()
 
 
 def test_height_map_uses_the_z_step(band_stack):
-    res = ff.fuse(band_stack.stack, z_step=2.5)
+    res = ff.fuse(band_stack.stack, z_step=2.5, align=False)
     assert np.allclose(res.height, res.mask * 2.5)
     assert res.z_unit == "µm"
 
 
 def test_alpha_channel_is_kept(band_stack):
     rgba = np.concatenate([band_stack.stack, np.ones_like(band_stack.stack[..., :1])], -1)
-    res = ff.fuse(rgba)
+    res = ff.fuse(rgba, align=False)
     assert res.fused.shape[-1] == 4 and np.allclose(res.fused[..., 3], 1.0)
 
 
@@ -142,9 +146,9 @@ def test_progress_and_cancel(band_stack):
     ff.fuse(band_stack.stack, progress=lambda d, t: seen.append((d, t)))
     assert seen == [(z + 1, 12) for z in range(12)]  # blending reads the slices twice
     with pytest.raises(Cancelled):
-        ff.fuse(band_stack.stack, should_stop=lambda: True)
+        ff.fuse(band_stack.stack, should_stop=lambda: True, align=False)
 
 
 def test_unknown_method_is_one_clear_error(band_stack):
     with pytest.raises(FocalFuseError, match="Unknown method"):
-        ff.fuse(band_stack.stack, method="wavelet")
+        ff.fuse(band_stack.stack, method="wavelet", align=False)
