@@ -91,7 +91,8 @@ def test_fuse_end_to_end_uint8(tmp_path, capsys, rendered, rendered_u8, method):
     )
     assert rc == 0, err
     assert "reading 5 slices of stack.ome.tif" in err
-    steps = 10 if method == "deep" else 5  # blending (deep's default) reads every slice twice
+    # one step per slice and stage: align, measure, blend (or pick), soften (deep's default)
+    steps = 20 if method == "deep" else 15
     totals = set(re.findall(rf"fusing stack \({method}\):.*?\| *\d+/(\d+) ", err))  # tqdm
     assert totals == {str(steps)}, err  # the bar's total, from its first frame to its last
     fused = tifffile.imread(out)

@@ -21,16 +21,16 @@ def _interior(mask: np.ndarray, margin: int = 8) -> np.ndarray:
 @pytest.mark.parametrize(("method", "min_exact", "min_near"), [("deep", 0.65, 0.9), ("laplacian", 0.45, 0.7)])
 def test_picks_the_sharp_slice_of_each_depth_band(band_stack, method, min_exact, min_near):
     """A constant or random map scores ~0.17 exact and ~0.44 within one slice here."""
-    res = ff.fuse(band_stack.stack, method=method)
+    res = ff.fuse(band_stack.stack, method=method, align=False)
     near = metrics.map_accuracy(res.mask, band_stack.true_index, tolerance=1)
     exact = metrics.map_accuracy(res.mask, band_stack.true_index)
     assert exact > min_exact and near > min_near, (exact, near)
 
 
 def test_deep_fusion_beats_the_laplacian_baseline(band_stack):
-    deep = metrics.mae(ff.fuse(band_stack.stack).fused, band_stack.truth)
+    deep = metrics.mae(ff.fuse(band_stack.stack, align=False).fused, band_stack.truth)
     lap = metrics.mae(
-        ff.fuse(band_stack.stack, "laplacian", window=0, consistency=False, soften=False).fused,
+        ff.fuse(band_stack.stack, "laplacian", window=0, consistency=False, soften=False, align=False).fused,
         band_stack.truth,
     )
     assert deep < 0.8 * lap, (deep, lap)
@@ -38,7 +38,7 @@ def test_deep_fusion_beats_the_laplacian_baseline(band_stack):
 
 def test_two_slices_multi_focus_pair():
     stack, truth = two_focus_pair()
-    res = ff.fuse(stack, soften=False)
+    res = ff.fuse(stack, soften=False, align=False)
     assert res.mask.shape == truth.shape
     # away from the seam every pixel comes from its sharp half
     cols = np.r_[4:52, 76:124]
@@ -51,7 +51,7 @@ def test_thirty_slices_on_a_slanted_surface():
     shape = (64, 128)
     ramp = np.broadcast_to(np.arange(shape[1], dtype=np.float32)[None], shape)
     r = render_focal_stack(_texture(shape), ramp, n_slices=30, max_blur=40, noise=0.003)
-    res = ff.fuse(r.stack)
+    res = ff.fuse(r.stack, align=False)
     assert res.mask.min() >= 0 and res.mask.max() < 30
     assert metrics.map_accuracy(res.mask, r.true_index, tolerance=1) > 0.8  # random: ~0.1
     middle = metrics.mae(r.stack[15], r.truth)
@@ -66,7 +66,7 @@ def test_dtype_and_range_preserved(band_stack, dtype, colour):
         typed = (stack * 7.5 - 2).astype(dtype)  # an arbitrary float range, not [0, 1]
     else:
         typed = np.round(stack * np.iinfo(dtype).max).astype(dtype)
-    res = ff.fuse(typed)
+    res = ff.fuse(typed, align=False)
     assert res.fused.dtype == typed.dtype
     assert res.fused.shape == typed.shape[1:]
     assert res.mask.shape == typed.shape[1:3] and np.issubdtype(res.mask.dtype, np.integer)
@@ -78,7 +78,7 @@ def test_dtype_and_range_preserved(band_stack, dtype, colour):
 
 def test_without_softening_every_pixel_comes_from_the_named_slice(band_stack):
     stack = np.round(band_stack.stack * 255).astype(np.uint8)
-    res = ff.fuse(stack, soften=False)
+    res = ff.fuse(stack, soften=False, align=False)
     picked = np.take_along_axis(stack, res.mask[None, ..., None].astype(int), 0)[0]
     assert np.array_equal(picked, res.fused)
 
@@ -86,27 +86,27 @@ def test_without_softening_every_pixel_comes_from_the_named_slice(band_stack):
 def test_softening_blends_equally_sharp_slices_and_averages_noise():
     rng = np.random.default_rng(0)
     flat = 0.5 + rng.normal(0, 0.02, (6, 64, 64)).astype(np.float32)
-    soft = ff.fuse(flat, consistency=False).fused
-    hard = ff.fuse(flat, consistency=False, soften=False).fused
+    soft = ff.fuse(flat, consistency=False, align=False).fused
+    hard = ff.fuse(flat, consistency=False, soften=False, align=False).fused
     assert np.abs(soft - 0.5).mean() < 0.6 * np.abs(hard - 0.5).mean()
 
 
 def test_height_map_gives_the_true_depth_in_micrometres(band_stack):
     """Band k is in focus in slice k, i.e. at k x 2.5 µm: the height map must say so."""
-    res = ff.fuse(band_stack.stack, z_step=2.5)
+    res = ff.fuse(band_stack.stack, z_step=2.5, align=False)
     true_height = band_stack.true_index * 2.5
     assert res.height.dtype == np.float32 and res.z_unit == "µm"
     assert np.mean(res.height == true_height) > 0.75  # exact depth; a constant map scores 0.17
     assert np.mean(np.abs(res.height - true_height) <= 2.5) > 0.95
     assert set(np.unique(res.height)) <= {k * 2.5 for k in range(6)}
-    unknown = ff.fuse(band_stack.stack)  # without a z-step the height counts slices
+    unknown = ff.fuse(band_stack.stack, align=False)  # without a z-step the height counts slices
     np.testing.assert_array_equal(unknown.height, res.height / 2.5)
     assert unknown.z_unit == "slice"
 
 
 def test_alpha_channel_is_kept(band_stack):
     rgba = np.concatenate([band_stack.stack, np.ones_like(band_stack.stack[..., :1])], -1)
-    res = ff.fuse(rgba)
+    res = ff.fuse(rgba, align=False)
     assert res.fused.shape[-1] == 4 and np.allclose(res.fused[..., 3], 1.0)
 
 
@@ -114,16 +114,16 @@ def test_deep_really_uses_the_encoder(band_stack):
     """Different weights give different activity maps: the network is not bypassed."""
     import torch
 
-    from napari_focalfuse.core.activity import slice_activity
+    from napari_focalfuse.core.activity import FeatureExtractor, activity_map
     from napari_focalfuse.core.model import FocalAutoencoder
     from napari_focalfuse.core.weights import default_weights_path
 
-    grey = band_stack.stack[0].mean(-1)
+    grey = torch.from_numpy(band_stack.stack[0].mean(-1))
     shipped = ff.load_weights(default_weights_path())
     torch.manual_seed(3)
     other = FocalAutoencoder()
-    a = slice_activity(grey, "deep", shipped.encoder, 5, 1, torch.device("cpu")).numpy()
-    b = slice_activity(grey, "deep", other.encoder, 5, 1, torch.device("cpu")).numpy()
+    a = activity_map(grey, "deep", FeatureExtractor(shipped.encoder), 1)[0].numpy()
+    b = activity_map(grey, "deep", FeatureExtractor(other.encoder), 1)[0].numpy()
     assert not np.allclose(a / a.mean(), b / b.mean(), rtol=0.05)
 
 
@@ -153,24 +153,25 @@ def test_progress_total_is_known_before_the_first_slice_and_never_changes(band_s
 
     stack = band_stack.stack.view(Counting)
     seen = []
+    # the baseline reads the slices three times: to align, to measure, to pick
     ff.fuse(stack, method="laplacian", progress=lambda d, t: seen.append((d, t, len(reads))))
-    assert seen[0] == (0, 6, 0)  # announced before any slice was read
-    assert [(d, t) for d, t, _ in seen] == [(z, 6) for z in range(7)]
+    assert seen[0] == (0, 18, 0)  # announced before any slice was read
+    assert [(d, t) for d, t, _ in seen] == [(z, 18) for z in range(19)]
     seen.clear()
     reads.clear()
     ff.fuse(stack, progress=lambda d, t: seen.append((d, t, len(reads))))
-    assert seen[0][:2] == (0, 12)  # blending reads the slices twice
-    assert [(d, t) for d, t, _ in seen] == [(z, 12) for z in range(13)]
+    assert seen[0][:2] == (0, 24)  # blending and softening read the slices once more each
+    assert [(d, t) for d, t, _ in seen] == [(z, 24) for z in range(25)]
 
 
 def test_cancel(band_stack):
     with pytest.raises(Cancelled):
-        ff.fuse(band_stack.stack, should_stop=lambda: True)
+        ff.fuse(band_stack.stack, should_stop=lambda: True, align=False)
 
 
 def test_unknown_method_is_one_clear_error(band_stack):
     with pytest.raises(FocalFuseError, match="Unknown method"):
-        ff.fuse(band_stack.stack, method="wavelet")
+        ff.fuse(band_stack.stack, method="wavelet", align=False)
 
 
 def test_down_sampled_features_stay_close_to_full_resolution():
@@ -182,7 +183,7 @@ def test_down_sampled_features_stay_close_to_full_resolution():
     shape = (192, 384)
     image = np.concatenate([_texture((96, 384)), _texture((96, 384))[::-1]], 0)
     r = render_focal_stack(image, blocks_disparity(shape, 6), n_slices=6, max_blur=10.0)
-    runs = {s: ff.fuse(r.stack, scale=s) for s in (1, 2, 4)}
+    runs = {s: ff.fuse(r.stack, scale=s, align=False) for s in (1, 2, 4)}
     full_acc = metrics.map_accuracy(runs[1].mask, r.true_index)
     full_err = metrics.mae(runs[1].fused, r.truth)
     assert runs[2].mask.shape == shape and runs[4].mask.shape == shape
@@ -197,7 +198,7 @@ def test_down_sampled_features_stay_close_to_full_resolution():
 def test_bfloat16_moves_little_of_the_map(band_stack):
     """precision="bfloat16" runs on any CPU (slowly without native support): the raw map may
     move on a few percent of the pixels (measured here: 1.5 %), the fused image hardly at all."""
-    options = dict(consistency=False, soften=False, device="cpu")
+    options = dict(consistency=False, soften=False, device="cpu", align=False)
     full = ff.fuse(band_stack.stack, precision="float32", **options)
     half = ff.fuse(band_stack.stack, precision="bfloat16", **options)
     moved = np.mean(full.mask != half.mask)

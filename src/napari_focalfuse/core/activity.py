@@ -1,13 +1,13 @@
 """Per-pixel focus activity of one slice: how sharp the neighbourhood of each pixel is.
 
 ``deep`` is the method's feature gradient: the spatial frequency of the encoder's 64 feature
-maps (squared differences with the left and upper neighbour, summed over channels), averaged
-over a window. ``laplacian`` is the paper's baseline, the pixel-wise |Laplacian|.
+maps (squared differences with the left and upper neighbour, summed over channels); the
+decision averages it over windows. ``laplacian`` is the paper's baseline, the pixel-wise
+|Laplacian|.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -126,34 +126,24 @@ def laplacian_magnitude(grey: torch.Tensor) -> torch.Tensor:
     return F.conv2d(padded, kernel.view(1, 1, 3, 3)).abs()
 
 
-def slice_activity(
-    grey: torch.Tensor | np.ndarray,
+def activity_map(
+    grey: torch.Tensor,
     method: str,
-    encoder: FeatureExtractor | DenseEncoder | None,
-    radius: int,
+    extractor: FeatureExtractor | None,
     scale: int,
-    device: torch.device,
-) -> torch.Tensor:
-    """Activity map (H, W) float32 of one grey slice in [0, 1], on ``device``.
+    with_half: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Un-windowed activity (h, w) float32 of one grey slice (Y, X) in [0, 1], at 1/``scale``.
 
-    ``scale`` > 1 computes the measure on a ``scale``-times down-sampled image (area average,
-    which also averages sensor noise) and up-samples the result; ``radius`` is in full-resolution
-    pixels.
+    ``scale`` > 1 measures on the area-averaged (down-sampled) slice, which also averages
+    sensor noise; the decision works at that resolution, and only blending returns to full
+    resolution. ``with_half`` also returns the activity of the slice at half that resolution
+    (how the decision tells smooth blur rings from fine detail), else None.
     """
-    if isinstance(grey, np.ndarray):
-        grey = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32))
-    if isinstance(encoder, DenseEncoder):
-        encoder = FeatureExtractor(encoder, device=device)
-    h, w = grey.shape
     with torch.inference_mode():
-        x = grey.to(device=device, dtype=torch.float32)[None, None]
+        x = grey.to(dtype=torch.float32)[None, None]
         if scale > 1:
             x = F.avg_pool2d(x, scale, ceil_mode=True)
-        r = max(1, round(radius / scale)) if radius > 0 else 0
-        if method == "deep":
-            act = box_mean(feature_gradient(encoder, x), max(r, 1))
-        else:
-            act = box_mean(laplacian_magnitude(x), r)
-        if scale > 1:
-            act = F.interpolate(act, size=(h, w), mode="bilinear", align_corners=False)
-        return act[0, 0]
+        measure = (lambda t: feature_gradient(extractor, t)) if method == "deep" else laplacian_magnitude
+        half = measure(F.avg_pool2d(x, 2, ceil_mode=True))[0, 0] if with_half else None
+        return measure(x)[0, 0], half

@@ -1,54 +1,92 @@
-"""Whole-stack focal fusion, streaming over the slices.
+"""Whole-stack focal fusion in named stages, streaming over the slices.
 
-Pass one reads each slice once, measures its activity (the deep feature gradient, or the
-Laplacian baseline) and keeps three running single-slice maps: the best activity so far, its
-slice index (the decision map) and the pixels of that sharpest slice. With ``soften``, pass two
-(no network) blends the slices that agree with those sharpest pixels within the sensor noise
-(see blending.py). Memory is a handful of slice-sized maps whatever the number of slices.
+1. **align** – estimate each slice's transform onto the middle slice (focus breathing, drift)
+   on reduced grey slices; from then on every slice is warped once as it is read.
+2. **measure** – each slice's activity (the deep feature gradient, or the Laplacian baseline)
+   at the feature resolution, folded into running decision statistics.
+3. **decide** – the slice in focus at every pixel, robust to blur rings (decision.py), cleaned
+   of specks.
+4. **blend** – multi-band blending of the slices with the decision as weights (pyramid.py), so
+   seams between slices never show; ``soften=False`` picks every pixel from exactly one slice.
+5. **soften** – slices that agree with the blend within the sensor noise are averaged into it,
+   removing noise without adding blur (blending.py).
+
+Each stage reads the slices once, one at a time; memory is a handful of slice-sized maps
+whatever the number of slices.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .blending import agreement_blend, noise_sigma
-from .decision import verify_consistency
+from .align import Alignment
 from .errors import Cancelled, FocalFuseError
 from .luminance import LuminanceScaler
 from .slices import DEFAULT_BUDGET, SliceSource
 from .stack import as_stack
 
 METHODS = ("deep", "laplacian")
+ALIGN_MODES = ("auto", True, False)
 
-# progress(done, total): (0, total) first, then after every step; total never changes
+# progress(done, total): (0, total) first, then after every step (one slice read by one stage);
+# total never changes
 FuseProgress = Callable[[int, int], None]
+
+
+class AlignmentWarning(UserWarning):
+    """A slice could not be aligned and keeps its position."""
 
 
 @dataclass
 class FusionResult:
-    """Fused image, decision map and what is needed to turn the map into heights."""
+    """Fused image, decision map and what is needed to turn the map into heights.
+
+    With alignment, all three share the output geometry: the region every aligned slice
+    covers (``crop``, in input pixels of the reference slice), or the whole frame with
+    ``keep_size``.
+    """
 
     fused: np.ndarray  # (Y, X[, C]) in the stack's dtype
     mask: np.ndarray  # (Y, X) integer slice index
     method: str
     z_step: float | None = None
     z_unit: str = "slice"
+    alignment: Alignment | None = None  # None: the slices were used as they are
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def height(self) -> np.ndarray:
         """Height map: slice index times the z-step (in slices when the z-step is unknown)."""
         return self.mask.astype(np.float32) * np.float32(self.z_step or 1.0)
 
+    @property
+    def transforms(self) -> np.ndarray:
+        """(Z, 2, 3): maps a reference-slice pixel (x, y) to slice z (identity if not aligned)."""
+        if self.alignment is None:
+            n = int(self.mask.max()) + 1
+            return np.tile(np.eye(2, 3), (n, 1, 1))
+        return self.alignment.matrices
 
-def _check_options(method: str, window: int, scale: int) -> None:
+    @property
+    def crop(self) -> tuple[int, int, int, int]:
+        """(y0, x0, height, width) of the output in the reference slice's pixels."""
+        if self.alignment is None:
+            return (0, 0, *self.mask.shape)
+        return self.alignment.crop
+
+
+def _check_options(method: str, window: int, scale: int, align: Any) -> None:
     if method not in METHODS:
         raise FocalFuseError(f"Unknown method '{method}'; use one of {', '.join(METHODS)}.")
     if window < 0 or scale < 1:
         raise FocalFuseError("window must be >= 0 and scale >= 1.")
+    if not any(align is mode for mode in ALIGN_MODES) and align != "auto":
+        raise FocalFuseError(f"align must be 'auto', True or False, not {align!r}.")
 
 
 def auto_scale(height: int, width: int, target_pixels: int = 150_000) -> int:
@@ -59,26 +97,37 @@ def auto_scale(height: int, width: int, target_pixels: int = 150_000) -> int:
     return scale
 
 
-def _cast_like(values: Any, dtype: np.dtype) -> np.ndarray:
-    """Float tensor back to a numpy array of the input's dtype, rounded and clipped in place."""
+def _to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Float image back to the input's dtype, rounded and clipped in place."""
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
-        values = values.round_().clamp_(info.min, info.max)
-    return values.cpu().numpy().astype(dtype, copy=False)
+        np.rint(values, out=values)
+        np.clip(values, info.min, info.max, out=values)
+    return values.astype(dtype, copy=False)
 
 
-def _check_finite(slice_: np.ndarray, z: int) -> None:
-    if np.issubdtype(slice_.dtype, np.floating) and not np.isfinite(slice_).all():
-        raise FocalFuseError(
-            f"Slice {z} contains NaN or infinite values; replace them before fusing."
-        )
+def _check_slice(values: np.ndarray, z: int, shape: tuple[int, ...]) -> None:
+    if values.shape != shape:
+        raise FocalFuseError(f"Slice {z} has shape {values.shape}, expected {shape}.")
+    if np.issubdtype(values.dtype, np.floating) and not np.isfinite(values).all():
+        raise FocalFuseError(f"Slice {z} contains NaN or infinite values; replace them before fusing.")
 
 
-def _gather(read: Callable[[int], np.ndarray], mask: np.ndarray, out: np.ndarray) -> None:
-    """out[p] = slice mask[p] at p, reading one slice at a time."""
-    for z in np.unique(mask):
-        sel = mask == z
-        out[sel] = read(int(z))[sel]
+class _Steps:
+    """Counts steps for ``progress`` and polls ``should_stop`` before each one."""
+
+    def __init__(self, total: int, progress: FuseProgress | None, should_stop: Callable[[], bool] | None):
+        self.done, self.total = 0, total
+        self.progress, self.should_stop = progress, should_stop
+
+    def check(self) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise Cancelled("fusion cancelled")
+
+    def step(self, *_: Any) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
 def fuse(
@@ -90,6 +139,9 @@ def fuse(
     scale: int | str = "auto",
     consistency: bool | None = None,
     soften: bool | None = None,
+    align: bool | str = "auto",
+    align_model: str = "similarity",
+    keep_size: bool = False,
     z_step: float | None = None,
     z_unit: str = "µm",
     device: str = "auto",
@@ -100,99 +152,262 @@ def fuse(
     """Fuse a focal stack (Z, Y, X) or (Z, Y, X, C) into one all-in-focus image.
 
     ``window``, ``consistency`` and ``soften`` left at None take the method's own defaults:
-    the deep method windows (radius 5), verifies and blends; "laplacian" is the paper's
-    baseline as published (pixel-wise |Laplacian| argmax, none of the three).
+    the deep method windows (radius 5 px), regularises the decision against blur rings,
+    verifies it, and blends seamlessly; "laplacian" is the paper's baseline as published
+    (pixel-wise |Laplacian| argmax, none of them).
     ``weights`` (deep method only) is ``None`` for the shipped model, a weights file, a model,
     or a :class:`~napari_focalfuse.core.training.TunedModel`. ``scale`` down-samples slices
     before measuring activity ("auto" keeps ~0.15 MP per slice, so big frames stay fast).
+    ``align``: "auto" estimates each slice's shift, scale and rotation against the middle slice
+    and aligns only if some slice moved by more than 0.3 px (a still stack is fused exactly as
+    with ``align=False``); True always aligns; ``align_model`` "similarity" (default),
+    "affine" or "translation". Aligned output is cropped to the region every slice covers,
+    unless ``keep_size``.
     With ``soften=False`` every fused pixel is exactly that pixel of the slice the map names.
     ``precision`` "auto" runs the network in bfloat16 where the hardware supports it natively,
     "float32" always in full precision.
     """
     import torch
 
-    from .activity import FeatureExtractor, fast_dtype, slice_activity
+    from .activity import FeatureExtractor, fast_dtype
     from .device import pick_device
 
     stack = as_stack(stack)
     n, h, w = stack.shape[:3]
-    deep_defaults = method == "deep"
-    window = (5 if deep_defaults else 0) if window is None else window
-    consistency = deep_defaults if consistency is None else consistency
-    soften = deep_defaults if soften is None else soften
+    deep = method == "deep"
+    window = (5 if deep else 0) if window is None else window
+    consistency = deep if consistency is None else consistency
+    soften = deep if soften is None else soften
     scale = auto_scale(h, w) if scale == "auto" else int(scale)
-    _check_options(method, window, scale)
-    dtype = np.dtype(stack.dtype)
-    total = 2 * n if soften else n
-    if progress is not None:
-        progress(0, total)  # before any slice is read: progress bars never re-scale
+    _check_options(method, window, scale, align)
 
-    encoder = None
-    if method == "deep":
+    extractor = None
+    if deep:
         from .weights import resolve_model
 
         dev = pick_device(device)
         encoder = resolve_model(weights).encoder
     else:
         dev = pick_device("cpu" if device == "auto" else device)
-
     if precision not in ("auto", "float32", "bfloat16"):
         raise FocalFuseError(f"Unknown precision '{precision}'; use auto, float32 or bfloat16.")
-    net_dtype = {"auto": fast_dtype(dev), "float32": torch.float32, "bfloat16": torch.bfloat16}[precision]
-    if encoder is not None:  # weights are copied (cast): the caller's model is left untouched
-        encoder = FeatureExtractor(encoder, net_dtype, dev)
+    if deep:  # weights are copied (cast): the caller's model is left untouched
+        net_dtype = {"auto": fast_dtype(dev), "float32": torch.float32, "bfloat16": torch.bfloat16}[precision]
+        extractor = FeatureExtractor(encoder, net_dtype, dev)
 
-    source = SliceSource(stack, budget=DEFAULT_BUDGET if soften else 0)  # keep for pass two
+    estimating = align is not False
+    steps = _Steps(n * (2 + int(soften) + int(estimating)), progress, should_stop)
+    if progress is not None:
+        progress(0, steps.total)  # before any slice is read: progress bars never re-scale
+    source = SliceSource(stack, budget=DEFAULT_BUDGET)
     picks = LuminanceScaler.sample_slices(n)
     following = dict(zip(picks, picks[1:] + [0]))  # read the next one while this one is used
     scaler = LuminanceScaler.fit(stack, read=lambda z: source.get(z, ahead=following[z]))
-    best = torch.full((h, w), -torch.inf, device=dev)
-    mask = torch.zeros((h, w), dtype=torch.int16 if n < 32768 else torch.int32, device=dev)
-    reference = None  # the sharpest slice's pixels so far, what pass two compares against
-    sigma = np.inf  # sensor noise, from the blurriest (least textured) slice
 
-    def read(z: int, check: bool = False) -> torch.Tensor:
-        if should_stop is not None and should_stop():
-            raise Cancelled("fusion cancelled")
-        sl = source.get(z, ahead=z + 1)
-        if check:  # pass one; pass two reads the same slices again
-            if sl.shape != stack.shape[1:]:
-                raise FocalFuseError(f"Slice {z} has shape {sl.shape}, expected {stack.shape[1:]}.")
-            _check_finite(sl, z)
-        return torch.from_numpy(_native(sl)).to(dev).float()
+    def read(z: int) -> np.ndarray:
+        steps.check()
+        return source.get(z, ahead=z + 1)
 
     with source, torch.inference_mode():
-        for z in range(n):
-            values = read(z, check=True)
-            grey = scaler.torch(values)
-            act = slice_activity(grey, method, encoder, window, scale, dev)
-            better = act > best
-            best = torch.maximum(best, act)
-            mask.masked_fill_(better, z)
-            if soften:
-                sigma = min(sigma, noise_sigma(grey))
-                if reference is None:
-                    reference = values.clone()
-                else:
-                    reference[better] = values[better]
-            if progress is not None:
-                progress(z + 1, total)
-        if soften:
-            blended = agreement_blend(
-                read, n, reference, scaler.torch, sigma,
-                on_slice=None if progress is None else lambda z: progress(n + z + 1, total),
-            )  # fmt: skip
-            del reference
-            fused = _cast_like(blended, dtype)
-        mask = mask.cpu().numpy()
+        alignment, notes = None, []
+        if estimating:
+            alignment = _align(read, n, stack.shape[1:], scaler, align, align_model, keep_size, steps)
+            if alignment is not None:
+                notes = alignment.warnings
+                source.set_prepare(lambda z, values: alignment.warp(values, z))
+        measured = _measure(
+            read, n, stack.shape[1:], scaler, method, extractor, scale, window, consistency,
+            alignment if keep_size else None, dev, check=not estimating, on_slice=steps.step,
+        )  # fmt: skip
+        index = measured.decision.decide()
         if consistency:
-            mask = verify_consistency(mask, scale=scale).astype(mask.dtype, copy=False)
-        if not soften:
-            fused = np.empty(stack.shape[1:], dtype)
-            _gather(source.get, mask, fused)
+            from .decision import verify_consistency
+
+            index = verify_consistency(index, median=5 if scale == 1 else 3)
+        out_shape = alignment.out_shape if alignment is not None else (h, w)
+        if soften:
+            blended, mask, (lo, hi) = _blend(read, n, index, out_shape, scale, steps.step)
+            from .blending import agreement_blend
+
+            fused = agreement_blend(
+                lambda z: read(z).astype(np.float32), n, blended, scaler, measured.sigma,
+                on_slice=steps.step,
+            )  # fmt: skip
+            np.clip(fused, lo, hi, out=fused)  # float sums may round past the slices' range
+            fused = _to_dtype(fused, np.dtype(stack.dtype))
+        else:
+            fused, mask = _pick(read, n, index, out_shape, steps.step)
+    for note in notes:
+        warnings.warn(note, AlignmentWarning, stacklevel=2)
     return FusionResult(
-        fused=fused, mask=mask, method=method, z_step=z_step, z_unit=z_unit if z_step else "slice"
-    )
+        fused=fused, mask=mask, method=method, z_step=z_step, z_unit=z_unit if z_step else "slice",
+        alignment=alignment, warnings=list(notes),
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ stage 1: align
+
+
+def _align(
+    read: Callable[[int], np.ndarray],
+    n: int,
+    slice_shape: tuple[int, ...],
+    scaler: LuminanceScaler,
+    mode: bool | str,
+    model: str,
+    keep_size: bool,
+    steps: _Steps,
+) -> Alignment | None:
+    """The stack's alignment, or None where it is not wanted ("auto" and nothing moved)."""
+    from .align import MIN_SIDE, alignment_size, estimate_alignment, shrink
+
+    shape = slice_shape[:2]
+    if min(shape) < MIN_SIDE:
+        if mode == "auto":
+            return None
+        raise FocalFuseError(
+            f"Slices of {shape[1]}x{shape[0]} px are too small to align (at least {MIN_SIDE} px "
+            "a side); use align=False."
+        )
+    size = alignment_size(shape)
+
+    def grey(z: int) -> np.ndarray:
+        values = read(z)
+        _check_slice(values, z, slice_shape)
+        return scaler(shrink(values, size))
+
+    alignment = estimate_alignment(grey, n, shape, model=model, keep_size=keep_size, on_slice=steps.step)
+    if mode == "auto" and not alignment.moved:
+        return None
+    return alignment
+
+
+# ------------------------------------------------------------------ stage 2: measure
+
+
+@dataclass
+class _Measured:
+    decision: Any  # FocusDecision
+    sigma: float  # sensor noise, from the least noisy (least textured) slice
+
+
+def _measure(
+    read: Callable[[int], np.ndarray],
+    n: int,
+    slice_shape: tuple[int, ...],
+    scaler: LuminanceScaler,
+    method: str,
+    extractor: Any,
+    scale: int,
+    window: int,
+    regularise: bool,
+    coverage: Alignment | None,
+    dev: Any,
+    check: bool,
+    on_slice: Callable[[int], Any],
+) -> _Measured:
+    import torch
+
+    from .activity import activity_map
+    from .blending import noise_sigma
+    from .decision import FocusDecision
+
+    decision = FocusDecision(scale, fine_radius=window, regularise=regularise)
+    sigma = np.inf
+    for z in range(n):
+        values = read(z)
+        if check:
+            _check_slice(values, z, slice_shape)
+        grey = scaler.torch(torch.from_numpy(_native(values)).to(dev).float())
+        activity, half = activity_map(grey, method, extractor, scale, with_half=regularise)
+        if coverage is not None:  # extrapolated borders of a slice must not win
+            activity = activity * _reduced_coverage(coverage, z, activity.shape, dev)
+        decision.add(z, activity, half)
+        sigma = min(sigma, noise_sigma(grey))
+        on_slice(z)
+    return _Measured(decision, sigma)
+
+
+def _reduced_coverage(alignment: Alignment, z: int, shape: tuple[int, int], dev: Any):
+    import cv2
+    import torch
+
+    inside = alignment.coverage(z).astype(np.float32)
+    small = cv2.resize(inside, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    return torch.from_numpy((small > 0.999).astype(np.float32)).to(dev)
+
+
+# ------------------------------------------------------------------ stage 4: blend (or pick)
+
+
+def _blend(
+    read: Callable[[int], np.ndarray],
+    n: int,
+    index: np.ndarray,
+    shape: tuple[int, int],
+    scale: int,
+    on_slice: Callable[[int], Any],
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Seamless multi-band blend of the slices named by ``index``, clipped to the slices' range,
+    the full-resolution map (the slice of largest weight at every pixel) and that range."""
+    from .decision import upsample_weight
+    from .pyramid import PyramidBlender
+
+    blender = None
+    picker = _MapUpsampler(shape, n)
+    lo = hi = None
+    for z in range(n):
+        values = read(z)
+        lo = values.copy() if lo is None else np.minimum(lo, values, out=lo)
+        hi = values.copy() if hi is None else np.maximum(hi, values, out=hi)
+        weight = (index == z).astype(np.float32)
+        if weight.any():
+            if blender is None:
+                blender = PyramidBlender(values.shape, scale)
+            blender.add(values.astype(np.float32), weight)
+            picker.add(z, upsample_weight(weight, shape))
+        on_slice(z)
+    blended = blender.result()
+    np.clip(blended, lo, hi, out=blended)
+    return blended, picker.mask, (lo, hi)
+
+
+def _pick(
+    read: Callable[[int], np.ndarray],
+    n: int,
+    index: np.ndarray,
+    shape: tuple[int, int],
+    on_slice: Callable[[int], Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every pixel from exactly the slice the full-resolution map names."""
+    from .decision import upsample_weight
+
+    picker = _MapUpsampler(shape, n)
+    fused = None
+    for z in range(n):
+        values = read(z)
+        if fused is None:
+            fused = np.empty_like(values)
+        weight = (index == z).astype(np.float32)
+        if weight.any():
+            better = picker.add(z, upsample_weight(weight, shape))
+            fused[better] = values[better]
+        on_slice(z)
+    return fused, picker.mask
+
+
+class _MapUpsampler:
+    """The decision map at full resolution: per pixel, the slice of largest up-sampled weight."""
+
+    def __init__(self, shape: tuple[int, int], n: int) -> None:
+        self.best = np.full(shape, -1.0, np.float32)
+        self.mask = np.zeros(shape, np.int16 if n < 32768 else np.int32)
+
+    def add(self, z: int, weight: np.ndarray) -> np.ndarray:
+        better = weight > self.best
+        self.best[better] = weight[better]
+        self.mask[better] = z
+        return better
 
 
 def _native(values: np.ndarray) -> np.ndarray:

@@ -39,3 +39,35 @@ def map_accuracy(mask: np.ndarray, true_index: np.ndarray, tolerance: int = 0) -
 def oracle_pick(stack: np.ndarray, true_index: np.ndarray) -> np.ndarray:
     """Each pixel from its truly nearest slice: the bound of any method that only picks."""
     return np.take_along_axis(stack, true_index[None, ..., None] if stack.ndim == 4 else true_index[None], 0)[0]
+
+
+def gradient_magnitude(grey: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    """Sobel gradient magnitude of a grey image smoothed by a Gaussian of ``sigma`` px."""
+    from scipy import ndimage
+
+    smooth = ndimage.gaussian_filter(np.asarray(grey, np.float64), sigma)
+    return np.hypot(ndimage.sobel(smooth, axis=0), ndimage.sobel(smooth, axis=1))
+
+
+def false_edge_share(fused_grey: np.ndarray, slice_greys, margin: float = 0.05) -> float:
+    """Share of the fused image's gradient that no slice has: seams, doubled edges, rings.
+
+    ``slice_greys`` are the (aligned) slices in the fused image's geometry, all grey on the same
+    scale as ``fused_grey``. A fused pixel's gradient may reach 1.1 x the strongest gradient any
+    slice has within 2 px (a 5x5 maximum filter); what exceeds it, summed over the central
+    ``1 - 2 * margin`` of the frame, is divided by the fused image's total gradient there. A
+    fusion that takes each patch from some slice stays near zero. Needs no ground truth.
+    """
+    from scipy import ndimage
+
+    fused = gradient_magnitude(fused_grey)
+    strongest = np.zeros_like(fused)
+    for grey in slice_greys:
+        np.maximum(strongest, gradient_magnitude(grey), out=strongest)
+    strongest = ndimage.maximum_filter(strongest, size=5)
+    h, w = fused.shape
+    dy, dx = round(h * margin), round(w * margin)
+    inner = (slice(dy, h - dy), slice(dx, w - dx))
+    excess = np.clip(fused[inner] - 1.1 * strongest[inner], 0.0, None)
+    total = float(fused[inner].sum())
+    return float(excess.sum()) / total if total > 0 else 0.0

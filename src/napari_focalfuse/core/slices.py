@@ -2,15 +2,17 @@
 
 Decoding a JPEG or a compressed TIFF page costs as much as the network on a down-sampled
 slice; reading the next slice while the current one is processed hides most of it (decoders
-release the GIL). Slices are kept in their stored dtype for the blending pass while they fit
+release the GIL). Slices are kept in their stored dtype for the later passes while they fit
 in ``budget`` bytes; a bigger stack (hundreds of frames) is simply read again, so memory stays
-bounded whatever the number of slices.
+bounded whatever the number of slices. ``prepare`` (e.g. warping onto the reference slice once
+the alignment is known) is applied once per kept slice.
 """
 
 from __future__ import annotations
 
 import mmap
 from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,12 +25,14 @@ DEFAULT_BUDGET = 512 * 2**20
 class SliceSource:
     def __init__(self, stack: Any, budget: int = DEFAULT_BUDGET):
         self.stack = stack
+        self.prepare: Callable[[int, np.ndarray], np.ndarray] | None = None
         n = int(stack.shape[0])
         slice_bytes = int(np.prod(stack.shape[1:])) * np.dtype(stack.dtype).itemsize
         self.mapping = _memory_map(stack)
         # a memory map is read again for free; keeping it would only keep its pages resident
         self.keep = n * slice_bytes <= budget and self.mapping is None
         self.kept: dict[int, np.ndarray] = {}
+        self.prepared: set[int] = set()  # kept slices that went through ``prepare``
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="focalfuse-read")
         self.pending: dict[int, Future] = {}
 
@@ -41,16 +45,29 @@ class SliceSource:
         self.pool.shutdown(wait=True)
         self.kept.clear()
 
+    def set_prepare(self, prepare: Callable[[int, np.ndarray], np.ndarray] | None) -> None:
+        """Apply ``prepare(z, values)`` to every slice from now on (kept ones included)."""
+        self.prepare = prepare
+        self.prepared.clear()
+
     def _fetch(self, z: int) -> np.ndarray:
         if z in self.kept:
-            return self.kept[z]
+            values = self.kept[z]
+            if self.prepare is not None and z not in self.prepared:
+                values = self.kept[z] = self.prepare(z, values)
+                self.prepared.add(z)
+            return values
         future = self.pending.pop(z, None)
         values = future.result() if future is not None else read_slice(self.stack, z)
-        if self.keep:
-            self.kept[z] = values
-        elif self.mapping is not None:
+        if self.mapping is not None and not self.keep:
             values = np.array(values)  # a private copy, so the mapped pages can be dropped
             _drop_pages(self.mapping)
+        if self.prepare is not None:
+            values = self.prepare(z, values)
+        if self.keep:
+            self.kept[z] = values
+            if self.prepare is not None:
+                self.prepared.add(z)
         return values
 
     def get(self, z: int, ahead: int | None = None) -> np.ndarray:

@@ -1,8 +1,12 @@
 """Rendering focal stacks with a known truth from an all-in-focus image and its depth.
 
 Thin-lens model: a pixel's blur grows with |disparity - disparity in focus|. The scene is cut
-into depth layers composited far to near, each blurred by its own amount, so depth edges get
-the occlusion blur real lenses give (including halos of near objects over far ones).
+into depth layers composited far to near, each blurred by its own amount together with its
+coverage, so depth edges get the occlusion blur real lenses give: a defocused near object
+spreads over the sharp far one behind it (a halo). With ``fill_behind`` each layer's colour is
+continued behind the nearer layers (nearest fill), so a blurred silhouette reveals plausible
+background rather than a sharp copy of itself. :func:`apply_motion` then moves the slices as a
+real capture does (focus breathing, stage drift).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ class RenderedStack:
     truth: np.ndarray  # (Y, X[, C]) all-in-focus original, float32 in [0, 1]
     true_index: np.ndarray  # (Y, X) slice whose focal plane is nearest to each pixel
     focus: np.ndarray  # (Z,) normalised depth in focus in each slice
+    depth: np.ndarray | None = None  # (Y, X) normalised depth, 0 far .. 1 near
+    transforms: np.ndarray | None = None  # (Z, 2, 3) truth pixel -> slice pixel (apply_motion)
 
 
 def fill_unknown(disparity: np.ndarray, unknown: np.ndarray | None = None) -> np.ndarray:
@@ -31,6 +37,14 @@ def fill_unknown(disparity: np.ndarray, unknown: np.ndarray | None = None) -> np
         return disparity
     _, (iy, ix) = ndimage.distance_transform_edt(bad, return_indices=True)
     return disparity[iy, ix]
+
+
+def _nearest_fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``image`` with every pixel outside ``known`` replaced by the nearest known pixel."""
+    if known.all() or not known.any():
+        return image
+    _, (iy, ix) = ndimage.distance_transform_edt(~known, return_indices=True)
+    return image[iy, ix]
 
 
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -49,6 +63,7 @@ def render_focal_stack(
     levels: int = 24,
     seed: int = 0,
     depth_of_field: float = 1.0,
+    fill_behind: bool = False,
 ) -> RenderedStack:
     """Render ``n_slices`` slices focused at evenly spaced depths.
 
@@ -58,6 +73,9 @@ def render_focal_stack(
     ``depth_of_field`` is the depth range, in slice steps, that each slice renders sharp (the
     circle of confusion stays under a pixel there): 1 is a well-sampled capture whose step equals
     the depth of field, 0 a pure thin lens where only the exact focal plane is sharp.
+    ``fill_behind`` continues each depth layer's colour behind the nearer layers, so the rim
+    of a blurred near object shows the background behind it (realistic halos); without it the
+    layer carries the nearer objects' own colours there (the original benchmark protocol).
     """
     img = np.asarray(image)
     if np.issubdtype(img.dtype, np.integer):
@@ -71,22 +89,83 @@ def render_focal_stack(
     half_dof = depth_of_field / (2 * n_slices)
     rng = np.random.default_rng(seed)
 
+    top = int(layer.max())
+    colours = [_nearest_fill(img, layer == level) if fill_behind else img for level in range(top + 1)]
     slices = []
     for f in focus:
         out = np.zeros_like(img)
-        for level in range(levels):  # far (small disparity) to near
+        for level in range(top + 1):  # far (small disparity) to near
             behind_and_near = (layer >= level).astype(np.float32)
-            if not behind_and_near.any():
-                break
             sigma = max_blur * max(0.0, abs(centers[level] - f) - half_dof)
             alpha = _blur(behind_and_near, sigma)
-            colour = _blur(img * (behind_and_near[..., None] if img.ndim == 3 else behind_and_near), sigma)
+            cover = behind_and_near[..., None] if img.ndim == 3 else behind_and_near
+            colour = _blur(colours[level] * cover, sigma)
             a = alpha[..., None] if img.ndim == 3 else alpha
             out = out * (1 - a) + colour
         out = out + rng.normal(0.0, noise, out.shape).astype(np.float32)
         slices.append(np.clip(out, 0.0, 1.0))
     true_index = np.abs(d[None] - focus[:, None, None]).argmin(0)
-    return RenderedStack(np.stack(slices).astype(np.float32), img, true_index, focus)
+    return RenderedStack(np.stack(slices).astype(np.float32), img, true_index, focus, d)
+
+
+def motion_matrices(
+    n: int,
+    shape: tuple[int, int],
+    breathing: float = 0.0,
+    drift: float = 0.0,
+    rotation: float = 0.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """(n, 2, 3) matrices mapping a truth pixel (x, y) to where slice z shows it.
+
+    ``breathing`` is the total change of magnification across the stack (0.037 = 3.7 %, the
+    middle slice unchanged); ``drift`` the standard deviation (px) of each slice's random-walk
+    step of the stage; ``rotation`` the largest rotation (degrees), also a random walk.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    centre = np.array([(w - 1) / 2, (h - 1) / 2])
+    mid = n // 2
+    steps = rng.normal(0.0, drift, (n, 2))
+    turns = rng.normal(0.0, rotation / max(np.sqrt(n), 1.0), n)
+    shift = np.cumsum(steps, 0) - np.cumsum(steps, 0)[mid]
+    angle = np.radians(np.cumsum(turns) - np.cumsum(turns)[mid])
+    out = np.empty((n, 2, 3))
+    for z in range(n):
+        s = 1.0 + breathing * (mid - z) / max(n - 1, 1)
+        rot = s * np.array([[np.cos(angle[z]), -np.sin(angle[z])], [np.sin(angle[z]), np.cos(angle[z])]])
+        out[z, :, :2] = rot
+        out[z, :, 2] = centre - rot @ centre + shift[z]
+    return out
+
+
+def apply_motion(rendered: RenderedStack, matrices: np.ndarray) -> RenderedStack:
+    """The same stack as captured by a moving camera: slice z shows truth pixel p at m_z(p).
+
+    Pixels that leave the frame are filled by mirroring; a fusion that crops to the region
+    every slice covers never uses them.
+    """
+    stack = rendered.stack
+    moved = np.empty_like(stack)
+    for z, m in enumerate(matrices):
+        inverse = np.linalg.inv(np.vstack([m, [0, 0, 1]]))  # slice pixel -> truth pixel
+        moved[z] = _resample(stack[z], inverse[:2])
+    return RenderedStack(
+        moved, rendered.truth, rendered.true_index, rendered.focus, rendered.depth, matrices
+    )
+
+
+def _resample(image: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """out[p] = image[m(p)] (bilinear, mirrored borders); ``m`` maps (x, y) pixel coordinates."""
+    # ndimage works in (row, col) order: swap the axes of the matrix
+    rc = np.array([[m[1, 1], m[1, 0]], [m[0, 1], m[0, 0]]])
+    offset = np.array([m[1, 2], m[0, 2]])
+    if image.ndim == 2:
+        return ndimage.affine_transform(image, rc, offset, order=1, mode="mirror")
+    return np.stack(
+        [ndimage.affine_transform(image[..., c], rc, offset, order=1, mode="mirror") for c in range(image.shape[-1])],
+        axis=-1,
+    )
 
 
 def motorcycle_scene() -> tuple[np.ndarray, np.ndarray]:

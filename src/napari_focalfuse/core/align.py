@@ -1,0 +1,372 @@
+"""Aligning the slices of a focal stack: focus breathing (scale) and stage drift (shift).
+
+Refocusing a macro lens changes its magnification and microscope stages drift, so the same
+feature sits at different pixels in different slices; fusing them unaligned doubles edges.
+Every slice gets a transform onto a reference slice (the middle one by default), estimated on
+reduced grey slices with OpenCV's ECC (enhanced correlation coefficient, Evangelidis & Psarakis
+2008): an area-based, sub-pixel method that is invariant to brightness and contrast changes and
+copes with the different blur of neighbouring slices. OpenCV was chosen over scikit-image because
+scikit-image registers translations only (phase correlation) and has no ECC or similar
+gradient-based estimator of scale and rotation; ECC is what focus-stack and OpenFocus use too.
+
+Slices are matched neighbour to neighbour (a far slice is never matched directly against a very
+differently blurred one) from coarse to fine over an image pyramid, and the pairwise transforms
+are chained to the reference. Only one reduced slice is kept while estimating, and each slice is
+warped once at full resolution when fusion reads it, so memory does not grow with the number of
+slices. A slice that cannot be registered keeps the identity and is named in a warning.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MODELS = ("similarity", "affine", "translation")
+ALIGN_MAX_SIDE = 512  # long side (px) of the slices the transforms are estimated on
+# "auto" aligns only when some slice's centre moved more than SHIFT_THRESHOLD px or a corner
+# more than CORNER_THRESHOLD px. Below that, what looks like motion is mostly defocus: a blurred
+# near object spreads over its background and looks slightly bigger, so still slices read as
+# moved by up to 0.6 px (centre) and 1.5 px (corners) on our renders of still scenes, and
+# warping them by such an estimate costs more than it mends (aligning paid off from ~0.7 px of
+# true drift). See docs/benchmarks.md.
+SHIFT_THRESHOLD = 0.75
+CORNER_THRESHOLD = 2.0
+MIN_SIDE = 32  # px: smaller slices hold too little to estimate a transform from
+MIN_CORRELATION = 0.5  # ECC coefficient below which two neighbours are not the same scene
+SCALE_RANGE = (0.8, 1.25)  # plausible magnification of a slice against the reference
+MAX_SHIFT = 1 / 3  # of the frame's side: larger shifts are implausible for a focal stack
+SMOOTHING = 5  # px, Gaussian kernel ECC smooths both slices with
+DETAIL_SIGMA = 4.0  # px: content coarser than this is removed before matching (see _detail)
+
+
+@dataclass
+class Alignment:
+    """Where each slice lies against the reference, and the region every slice covers.
+
+    ``matrices[z]`` (2x3, float64) maps a pixel (x, y) of the reference slice to the same point
+    in slice z, in full-resolution pixel coordinates; it is what resampling slice z needs.
+    ``crop`` is (y0, x0, height, width) of the output in reference coordinates.
+    """
+
+    matrices: np.ndarray  # (Z, 2, 3)
+    shape: tuple[int, int]  # (Y, X) of the input slices
+    reference: int
+    crop: tuple[int, int, int, int]
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def identity(cls, n: int, shape: tuple[int, int], reference: int | None = None) -> Alignment:
+        eye = np.tile(np.eye(2, 3), (n, 1, 1))
+        ref = n // 2 if reference is None else reference
+        return cls(eye, tuple(shape), ref, (0, 0, *shape))
+
+    @property
+    def out_shape(self) -> tuple[int, int]:
+        return self.crop[2], self.crop[3]
+
+    def displacement(self) -> np.ndarray:
+        """(Z,) largest distance (px) a frame corner or centre moves under each transform."""
+        h, w = self.shape
+        pts = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1], [(w - 1) / 2, (h - 1) / 2]])
+        moved = np.einsum("zij,pj->zpi", self.matrices[:, :, :2], pts) + self.matrices[:, None, :, 2]
+        return np.linalg.norm(moved - pts[None], axis=-1).max(axis=1)
+
+    @property
+    def moved(self) -> bool:
+        """True when some slice moved clearly more than defocus alone can make it look."""
+        shift = float(np.linalg.norm(self.shifts(), axis=1).max())
+        return shift > SHIFT_THRESHOLD or float(self.displacement().max()) > CORNER_THRESHOLD
+
+    def scales(self) -> np.ndarray:
+        """(Z,) magnification of each slice against the reference (1 = same size)."""
+        return np.sqrt(np.abs(np.linalg.det(self.matrices[:, :, :2])))
+
+    def rotations(self) -> np.ndarray:
+        """(Z,) rotation of each slice against the reference, in degrees."""
+        m = self.matrices
+        return np.degrees(np.arctan2(m[:, 1, 0] - m[:, 0, 1], m[:, 0, 0] + m[:, 1, 1]))
+
+    def shifts(self) -> np.ndarray:
+        """(Z, 2) (dx, dy) of the frame centre, in px."""
+        h, w = self.shape
+        c = np.array([(w - 1) / 2, (h - 1) / 2])
+        return np.einsum("zij,j->zi", self.matrices[:, :, :2], c) + self.matrices[:, :, 2] - c
+
+    def summary(self) -> str:
+        """One line for people: the largest shift, the range of scales and rotations."""
+        shift = float(np.linalg.norm(self.shifts(), axis=1).max())
+        s = self.scales()
+        r = np.abs(self.rotations()).max()
+        return (
+            f"largest shift {shift:.1f} px, scale {s.min():.4f}–{s.max():.4f}, "
+            f"rotation up to {r:.2f}°"
+        )
+
+    def sampling_matrix(self, z: int) -> np.ndarray:
+        """2x3 matrix from an output pixel (crop coordinates) to slice z's pixel."""
+        y0, x0 = self.crop[:2]
+        shift = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
+        return self.matrices[z] @ shift
+
+    def warp(self, values: np.ndarray, z: int) -> np.ndarray:
+        """Slice z resampled into the output geometry (bicubic; borders replicated)."""
+        import cv2
+
+        h, w = self.out_shape
+        m = self.sampling_matrix(z)
+        if np.allclose(m, np.eye(2, 3)) and (h, w) == values.shape[:2]:
+            return values
+        src = values
+        if src.dtype not in (np.uint8, np.uint16, np.int16, np.float32, np.float64):
+            src = src.astype(np.float32)
+        out = cv2.warpAffine(
+            np.ascontiguousarray(src), m, (w, h),
+            flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
+        )  # fmt: skip
+        if out.ndim < values.ndim:  # OpenCV drops a trailing axis of size 1
+            out = out[..., None]
+        return out.astype(values.dtype, copy=False)
+
+    def coverage(self, z: int) -> np.ndarray:
+        """(Y, X) bool in output coordinates: pixels that slice z really saw (not extrapolated)."""
+        import cv2
+
+        h, w = self.out_shape
+        ones = np.ones(self.shape, np.uint8)
+        inside = cv2.warpAffine(
+            ones, self.sampling_matrix(z), (w, h),
+            flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+        )  # fmt: skip
+        return inside.astype(bool)
+
+
+# ------------------------------------------------------------------ estimating one pair
+
+
+def _to_similarity(m: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """The similarity (scale, rotation, shift) closest to affine ``m``, fixed at ``centre``."""
+    a = m[:, :2]
+    p, q = (a[0, 0] + a[1, 1]) / 2, (a[1, 0] - a[0, 1]) / 2
+    s = np.array([[p, -q], [q, p]])
+    mapped_centre = a @ centre + m[:, 2]
+    return np.hstack([s, (mapped_centre - s @ centre)[:, None]])
+
+
+def _pyramid(image: np.ndarray, min_side: int = 48) -> list[np.ndarray]:
+    """Band-passed levels, finest first, halved while the short side stays >= ``min_side``."""
+    import cv2
+
+    levels = [image]
+    while min(levels[-1].shape) // 2 >= min_side:
+        levels.append(cv2.pyrDown(levels[-1]))
+    return [_detail(level) for level in levels]
+
+
+def _detail(image: np.ndarray) -> np.ndarray:
+    """The image minus its Gaussian blur (a difference of Gaussians).
+
+    Defocus changes the large-scale look of a slice (a blurred near object spreads over its
+    surroundings) more than where its detail sits; matching detail only halves the apparent
+    motion that different blur alone produces between still slices.
+    """
+    import cv2
+
+    return np.ascontiguousarray(image - cv2.GaussianBlur(image, (0, 0), DETAIL_SIGMA))
+
+
+def _textured(image: np.ndarray) -> bool:
+    """Enough contrast to register anything (a black or flat frame has none)."""
+    return float(image.std()) > 1e-3
+
+
+def match_pair(
+    fixed: np.ndarray, moving: np.ndarray, model: str = "similarity"
+) -> tuple[np.ndarray, float] | None:
+    """Transform (2x3) mapping ``fixed`` pixel coordinates onto ``moving``, and its ECC score.
+
+    Coarse to fine over a pyramid; each level starts from the previous level's estimate with its
+    translation doubled. Returns None when ECC does not converge (no texture, another scene).
+    """
+    import cv2
+
+    if not (_textured(fixed) and _textured(moving)):
+        return None
+    motion = {"translation": cv2.MOTION_TRANSLATION, "similarity": cv2.MOTION_AFFINE,
+              "affine": cv2.MOTION_AFFINE}[model]  # fmt: skip
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-6)
+    fixed_levels, moving_levels = _pyramid(fixed), _pyramid(moving)
+    m = np.eye(2, 3, dtype=np.float32)
+    score = 0.0
+    for level in range(len(fixed_levels) - 1, -1, -1):
+        f, g = fixed_levels[level], moving_levels[level]
+        try:
+            score, m = cv2.findTransformECC(f, g, m, motion, criteria, None, SMOOTHING)
+        except cv2.error:
+            return None
+        if model == "similarity":
+            centre = np.array([(f.shape[1] - 1) / 2, (f.shape[0] - 1) / 2])
+            m = _to_similarity(m.astype(np.float64), centre).astype(np.float32)
+        if level > 0:
+            m = m.copy()
+            m[:, 2] *= 2
+    if not math.isfinite(score) or score < MIN_CORRELATION:
+        return None
+    return m.astype(np.float64), float(score)
+
+
+def _rescale(m: np.ndarray, fx: float, fy: float) -> np.ndarray:
+    """A transform estimated on images shrunk by (``fx``, ``fy``), in full-resolution pixels.
+
+    A reduced pixel's centre x sits at (x + 0.5) * fx - 0.5 in full-resolution coordinates.
+    """
+    to_full = np.array([[fx, 0, (fx - 1) / 2], [0, fy, (fy - 1) / 2], [0, 0, 1]])
+    return (to_full @ np.vstack([m, [0, 0, 1]]) @ np.linalg.inv(to_full))[:2]
+
+
+def _compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """x -> outer(inner(x)) for 2x3 affine matrices."""
+    return (np.vstack([outer, [0, 0, 1]]) @ np.vstack([inner, [0, 0, 1]]))[:2]
+
+
+def _invert(m: np.ndarray) -> np.ndarray:
+    return np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
+
+
+# ------------------------------------------------------------------ the whole stack
+
+
+def alignment_size(shape: tuple[int, int], max_side: int = ALIGN_MAX_SIDE) -> tuple[int, int]:
+    """(height, width) the transforms are estimated at: the long side at most ``max_side``."""
+    h, w = shape
+    factor = max(1.0, max(h, w) / max_side)
+    return max(8, round(h / factor)), max(8, round(w / factor))
+
+
+def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` area-averaged to ``size`` (height, width), as float32."""
+    import cv2
+
+    image = np.ascontiguousarray(image)
+    if image.dtype not in (np.uint8, np.uint16, np.float32):
+        image = image.astype(np.float32)
+    if image.shape[:2] != tuple(size):
+        image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    return image.astype(np.float32, copy=False)
+
+
+def _plausible(m: np.ndarray, shape: tuple[int, int]) -> str | None:
+    """Why transform ``m`` cannot be a focal-stack motion, or None when it can."""
+    scale = math.sqrt(abs(np.linalg.det(m[:, :2])))
+    if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
+        return f"a scale of {scale:.3f}"
+    h, w = shape
+    centre = np.array([(w - 1) / 2, (h - 1) / 2])
+    shift = m[:, :2] @ centre + m[:, 2] - centre
+    if abs(shift[0]) > MAX_SHIFT * w or abs(shift[1]) > MAX_SHIFT * h:
+        return f"a shift of ({shift[0]:.0f}, {shift[1]:.0f}) px"
+    return None
+
+
+def estimate_alignment(
+    read_grey: Callable[[int], np.ndarray],
+    n: int,
+    shape: tuple[int, int],
+    *,
+    model: str = "similarity",
+    reference: int | None = None,
+    keep_size: bool = False,
+    max_side: int = ALIGN_MAX_SIDE,
+    on_slice: Callable[[int], object] | None = None,
+) -> Alignment:
+    """Estimate every slice's transform onto ``reference`` (default: the middle slice).
+
+    ``read_grey(z)`` gives slice z as a float grey image in [0, 1] of
+    ``alignment_size(shape, max_side)`` (it is shrunk to it otherwise); slices are read once, in
+    order. Each slice is matched against the nearest earlier slice that registered; failures
+    and implausible estimates keep the identity and are listed in ``Alignment.warnings``.
+    """
+    from .errors import FocalFuseError
+
+    if model not in MODELS:
+        raise FocalFuseError(f"Unknown alignment model '{model}'; use one of {', '.join(MODELS)}.")
+    ref = n // 2 if reference is None else int(reference)
+    if not 0 <= ref < n:
+        raise FocalFuseError(f"The reference slice {ref} is outside the stack (0-{n - 1}).")
+    links: dict[int, tuple[int, np.ndarray]] = {}  # z -> (earlier slice g, x_g -> x_z)
+    failed: dict[int, str] = {}
+    previous: tuple[int, np.ndarray] | None = None
+    size = alignment_size(shape, max_side)
+    fx, fy = shape[1] / size[1], shape[0] / size[0]
+    for z in range(n):
+        small = shrink(read_grey(z), size)
+        if not _textured(small):
+            failed[z] = "it has no texture to register (blank or flat)"
+        elif previous is not None:
+            found = match_pair(previous[1], small, model)
+            if found is None:
+                failed[z] = f"it does not match slice {previous[0]} (no texture, or another scene)"
+            else:
+                links[z] = (previous[0], _rescale(found[0], fx, fy))
+        if z not in failed:
+            previous = (z, small)
+        if on_slice is not None:
+            on_slice(z)
+
+    matrices = np.tile(np.eye(2, 3), (n, 1, 1))
+    if ref in failed:  # a blank reference: use the nearest slice that registered
+        good = [z for z in range(n) if z not in failed]
+        ref = min(good, key=lambda z: abs(z - ref)) if good else ref
+    # chain outwards from the reference along the links (each link joins z to an earlier g)
+    known = {ref: np.eye(2, 3)}
+    for z in range(ref + 1, n):
+        if z in links and links[z][0] in known:
+            g, m = links[z]
+            known[z] = _compose(m, known[g])
+    for z in range(ref - 1, -1, -1):
+        later = [k for k, (g, _) in links.items() if g == z and k in known]
+        if later:
+            k = min(later)
+            known[z] = _compose(_invert(links[k][1]), known[k])
+    warnings = []
+    for z in range(n):
+        if z in failed:
+            warnings.append(f"Slice {z} was not aligned: {failed[z]}; it keeps its position.")
+            continue
+        if z not in known:
+            warnings.append(f"Slice {z} was not aligned: no chain of matching slices joins it to the reference; it keeps its position.")
+            continue
+        why = _plausible(known[z], shape)
+        if why is not None:
+            warnings.append(f"Slice {z} was not aligned: the estimate ({why}) is implausible; it keeps its position.")
+            continue
+        matrices[z] = known[z]
+    alignment = Alignment(matrices, tuple(shape), ref, (0, 0, *shape), warnings)
+    if not keep_size:
+        alignment.crop = common_region(matrices, shape)
+    return alignment
+
+
+def common_region(matrices: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(y0, x0, height, width) of the largest centred box every slice covers, in reference px.
+
+    Each slice's frame, mapped into the reference, is a near-rectangle; the box stays inside
+    the innermost of its edges.
+    """
+    h, w = shape
+    x0, y0, x1, y1 = 0.0, 0.0, w - 1.0, h - 1.0
+    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], float)
+    for m in matrices:
+        inv = _invert(m)
+        p = corners @ inv[:, :2].T + inv[:, 2]  # slice corners in reference coordinates
+        x0 = max(x0, p[0, 0], p[2, 0])
+        x1 = min(x1, p[1, 0], p[3, 0])
+        y0 = max(y0, p[0, 1], p[1, 1])
+        y1 = min(y1, p[2, 1], p[3, 1])
+    top, left = math.ceil(y0 - 1e-6), math.ceil(x0 - 1e-6)
+    bottom, right = math.floor(y1 + 1e-6), math.floor(x1 + 1e-6)
+    if bottom - top < 7 or right - left < 7:
+        return (0, 0, h, w)  # nothing in common: keep the frame rather than fail
+    return (top, left, bottom - top + 1, right - left + 1)
