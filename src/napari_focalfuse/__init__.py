@@ -11,9 +11,13 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlignedStack",
+    "Alignment",
+    "AlignmentWarning",
     "FocalFuseError",
     "FusionResult",
     "TunedModel",
+    "align_stack",
     "finetune",
     "fuse",
     "load_weights",
@@ -22,6 +26,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    "align_stack": "napari_focalfuse.core.align",
+    "Alignment": "napari_focalfuse.core.align",
+    "AlignedStack": "napari_focalfuse.core.align",
+    "AlignmentWarning": "napari_focalfuse.core.fusion",
     "fuse": "napari_focalfuse.core.fusion",
     "FusionResult": "napari_focalfuse.core.fusion",
     "finetune": "napari_focalfuse.core.training",
@@ -33,8 +41,9 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from .core.align import AlignedStack, Alignment, align_stack
     from .core.errors import FocalFuseError
-    from .core.fusion import FusionResult, fuse
+    from .core.fusion import AlignmentWarning, FusionResult, fuse
     from .core.synthetic import render_focal_stack
     from .core.training import TunedModel, finetune
     from .core.weights import load_weights

@@ -120,7 +120,7 @@ class Alignment:
         if np.allclose(m, np.eye(2, 3)) and (h, w) == values.shape[:2]:
             return values
         src = values
-        if src.dtype not in (np.uint8, np.uint16, np.int16, np.float32, np.float64):
+        if src.dtype not in (np.uint8, np.uint16, np.int16, np.float32, np.float64) or not src.dtype.isnative:
             src = src.astype(np.float32)
         out = cv2.warpAffine(
             np.ascontiguousarray(src), m, (w, h),
@@ -250,7 +250,7 @@ def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     import cv2
 
     image = np.ascontiguousarray(image)
-    if image.dtype not in (np.uint8, np.uint16, np.float32):
+    if image.dtype not in (np.uint8, np.uint16, np.float32) or not image.dtype.isnative:
         image = image.astype(np.float32)
     if image.shape[:2] != tuple(size):
         image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
@@ -370,3 +370,95 @@ def common_region(matrices: np.ndarray, shape: tuple[int, int]) -> tuple[int, in
     if bottom - top < 7 or right - left < 7:
         return (0, 0, h, w)  # nothing in common: keep the frame rather than fail
     return (top, left, bottom - top + 1, right - left + 1)
+
+
+# ------------------------------------------------------------------ a stack, read slice by slice
+
+
+def estimate_for_stack(
+    read: Callable[[int], np.ndarray],
+    n: int,
+    slice_shape: tuple[int, ...],
+    grey: Callable[[np.ndarray], np.ndarray],
+    *,
+    model: str = "similarity",
+    keep_size: bool = False,
+    on_slice: Callable[[int], object] | None = None,
+) -> Alignment:
+    """The alignment of ``n`` slices given by ``read(z)`` (raw values), ``grey`` making them
+    grey in [0, 1] (a :class:`LuminanceScaler`); each slice is shrunk before it is made grey."""
+    from .errors import FocalFuseError
+
+    shape = tuple(slice_shape[:2])
+    if min(shape) < MIN_SIDE:
+        raise FocalFuseError(
+            f"Slices of {shape[1]}x{shape[0]} px are too small to align (at least {MIN_SIDE} px "
+            "a side); use align=False."
+        )
+    size = alignment_size(shape)
+    return estimate_alignment(
+        lambda z: grey(shrink(read(z), size)), n, shape, model=model, keep_size=keep_size,
+        on_slice=on_slice,
+    )  # fmt: skip
+
+
+def align_stack(
+    stack,
+    model: str = "similarity",
+    keep_size: bool = False,
+    progress: Callable[[int, int], object] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Alignment:
+    """Estimate how the slices of ``stack`` (Z, Y, X[, C]) lie against its middle slice.
+
+    The same estimate :func:`napari_focalfuse.fuse` makes with ``align=True``; use
+    :class:`AlignedStack` to read (or save) the aligned slices.
+    """
+    from .errors import Cancelled
+    from .luminance import LuminanceScaler
+    from .slices import SliceSource
+    from .stack import as_stack
+
+    stack = as_stack(stack)
+    n = int(stack.shape[0])
+    if progress is not None:
+        progress(0, n)
+    with SliceSource(stack, budget=0) as source:
+        scaler = LuminanceScaler.fit(stack, read=source.get)
+
+        def read(z: int) -> np.ndarray:
+            if should_stop is not None and should_stop():
+                raise Cancelled("alignment cancelled")
+            return source.get(z, ahead=z + 1)
+
+        done = (lambda z: progress(z + 1, n)) if progress is not None else None
+        return estimate_for_stack(
+            read, n, stack.shape[1:], scaler, model=model, keep_size=keep_size, on_slice=done
+        )
+
+
+class AlignedStack:
+    """(Z, Y', X'[, C]) view of a stack through an :class:`Alignment`: ``[z]`` warps slice z.
+
+    Nothing is computed until a slice is asked for, so it can be written or shown slice by
+    slice like any stack this package reads.
+    """
+
+    def __init__(self, stack, alignment: Alignment) -> None:
+        self.stack = stack
+        self.alignment = alignment
+        self.shape = (int(stack.shape[0]), *alignment.out_shape, *tuple(stack.shape[3:]))
+        self.dtype = np.dtype(stack.dtype)
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, z: int) -> np.ndarray:
+        if not isinstance(z, (int, np.integer)):
+            raise TypeError("an AlignedStack is read one slice at a time: stack[z]")
+        return self.alignment.warp(np.asarray(self.stack[int(z)]), int(z))
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.stack([self[z] for z in range(len(self))])
+        return out if dtype is None else out.astype(dtype, copy=False)

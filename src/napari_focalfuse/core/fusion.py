@@ -159,10 +159,12 @@ def fuse(
     or a :class:`~napari_focalfuse.core.training.TunedModel`. ``scale`` down-samples slices
     before measuring activity ("auto" keeps ~0.15 MP per slice, so big frames stay fast).
     ``align``: "auto" estimates each slice's shift, scale and rotation against the middle slice
-    and aligns only if some slice moved by more than 0.3 px (a still stack is fused exactly as
-    with ``align=False``); True always aligns; ``align_model`` "similarity" (default),
-    "affine" or "translation". Aligned output is cropped to the region every slice covers,
-    unless ``keep_size``.
+    and aligns only where some slice clearly moved (its centre by more than 0.75 px or a corner
+    by more than 2 px: less is what defocus alone mimics), so a still stack is fused exactly as
+    with ``align=False``; True always aligns; ``align_model`` "similarity" (default), "affine"
+    or "translation". Aligned output is cropped to the region every slice covers, unless
+    ``keep_size``. ``FusionResult.alignment`` holds the transforms, ``warnings`` the slices
+    that could not be aligned (also issued as :class:`AlignmentWarning`).
     With ``soften=False`` every fused pixel is exactly that pixel of the slice the map names.
     ``precision`` "auto" runs the network in bfloat16 where the hardware supports it natively,
     "float32" always in full precision.
@@ -259,24 +261,19 @@ def _align(
     steps: _Steps,
 ) -> Alignment | None:
     """The stack's alignment, or None where it is not wanted ("auto" and nothing moved)."""
-    from .align import MIN_SIDE, alignment_size, estimate_alignment, shrink
+    from .align import MIN_SIDE, estimate_for_stack
 
-    shape = slice_shape[:2]
-    if min(shape) < MIN_SIDE:
-        if mode == "auto":
-            return None
-        raise FocalFuseError(
-            f"Slices of {shape[1]}x{shape[0]} px are too small to align (at least {MIN_SIDE} px "
-            "a side); use align=False."
-        )
-    size = alignment_size(shape)
+    if mode == "auto" and min(slice_shape[:2]) < MIN_SIDE:
+        return None
 
-    def grey(z: int) -> np.ndarray:
+    def checked(z: int) -> np.ndarray:
         values = read(z)
         _check_slice(values, z, slice_shape)
-        return scaler(shrink(values, size))
+        return values
 
-    alignment = estimate_alignment(grey, n, shape, model=model, keep_size=keep_size, on_slice=steps.step)
+    alignment = estimate_for_stack(
+        checked, n, slice_shape, scaler, model=model, keep_size=keep_size, on_slice=steps.step
+    )
     if mode == "auto" and not alignment.moved:
         return None
     return alignment
@@ -309,6 +306,7 @@ def _measure(
     import torch
 
     from .activity import activity_map
+    from .align import shrink
     from .blending import noise_sigma
     from .decision import FocusDecision
 
@@ -318,14 +316,24 @@ def _measure(
         values = read(z)
         if check:
             _check_slice(values, z, slice_shape)
-        grey = scaler.torch(torch.from_numpy(_native(values)).to(dev).float())
-        activity, half = activity_map(grey, method, extractor, scale, with_half=regularise)
+        h, w = values.shape[:2]
+        small = shrink(values, (-(-h // scale), -(-w // scale)))  # area average, like avg_pool
+        grey = torch.from_numpy(scaler(small)).to(dev)
+        activity, half = activity_map(grey, method, extractor, 1, with_half=regularise)
         if coverage is not None:  # extrapolated borders of a slice must not win
             activity = activity * _reduced_coverage(coverage, z, activity.shape, dev)
         decision.add(z, activity, half)
-        sigma = min(sigma, noise_sigma(grey))
+        sigma = min(sigma, noise_sigma(scaler(_central(values))))
         on_slice(z)
     return _Measured(decision, sigma)
+
+
+def _central(values: np.ndarray, pixels: int = 1 << 20) -> np.ndarray:
+    """The central ~``pixels`` of a slice: plenty to estimate its noise from."""
+    h, w = values.shape[:2]
+    side = int(pixels**0.5)
+    y0, x0 = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    return values[y0 : y0 + side, x0 : x0 + side]
 
 
 def _reduced_coverage(alignment: Alignment, z: int, shape: tuple[int, int], dev: Any):
@@ -408,11 +416,3 @@ class _MapUpsampler:
         self.best[better] = weight[better]
         self.mask[better] = z
         return better
-
-
-def _native(values: np.ndarray) -> np.ndarray:
-    """A slice torch.from_numpy accepts without copying twice or warning: native byte order,
-    contiguous, writable (torch warns on read-only memory maps), uint16/float64 as float32."""
-    if values.dtype == np.uint16 or values.dtype == np.float64 or not values.dtype.isnative:
-        return values.astype(np.float32)
-    return np.require(values, requirements=["C", "W"])
