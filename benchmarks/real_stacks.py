@@ -1,64 +1,203 @@
-"""Fuse the real focal stacks in ../shared/data/stacks and save a contact sheet for the docs.
+"""Real focal stacks (no ground truth): false-edge share, side by side with focus-stack, and crops.
 
-There is no ground truth for real captures: the figure shows each stack's fused image beside
-its decision map, for inspection (and pcb-switch's own reference output from focus-stack).
+For every stack in ../shared/data/stacks the default fusion (``fuse(stack)``, what
+``napari-focalfuse fuse`` does) is scored by the false-edge share: the slices are aligned by
+this package's own estimator (full frame, onto the middle slice), registered onto the fused
+image with one similarity transform, and the fused image's gradient energy beyond 1.1 x the
+strongest slice gradient within 2 px is divided by its total (see
+``napari_focalfuse.core.metrics.false_edge_share``). Any other fused image of the same frames is
+scored the same way: focus-stack's (when ``--focus-stack`` gives its binary) and this package's
+from before alignment existed (``--legacy-src`` gives that checkout's src/ folder).
 
-    python benchmarks/real_stacks.py
+    python benchmarks/real_stacks.py --focus-stack ~/focus-stack/build/focus-stack \\
+        --legacy-src ../old/src
+
+Writes benchmarks/out/real_stacks.json and docs/images/real_crops_<stack>.jpg.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from skimage import io, transform
 
-import napari_focalfuse as ff
-from napari_focalfuse.core.metrics import to_unit
 from scenes import DATA
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "images"
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+DOCS = HERE.parent / "docs" / "images"
 STACKS = ["pcb-switch", "keyboard-sweep", "pseudoscorpion-microscope", "algae-microscope", "ring-macro"]
+# full-resolution crops shown in the docs (y, x in the reference slice), on defocused edges
+CROPS = {
+    "pcb-switch": [(40, 690), (560, 1180), (1080, 330)],
+    "keyboard-sweep": [(40, 60), (150, 380)],
+    "pseudoscorpion-microscope": [(1470, 270), (1270, 870), (1120, 1370)],
+    "algae-microscope": [(1600, 2500), (900, 3700)],
+    "ring-macro": [(300, 420), (650, 900)],
+}
+CROP = 256
 
 
 def slice_files(folder: Path) -> list[Path]:
-    """Image files of a stack, naturally sorted, without the reference output."""
-    files = [p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".png", ".tif"}]
-    files = [p for p in files if p.stem != "expected"]
+    """Image files of a stack in natural order, without a tool's reference output."""
+    files = [p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".png", ".tif"} and p.stem != "expected"]
     return sorted(files, key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)])
 
 
-def colour_map(mask: np.ndarray, n: int) -> np.ndarray:
-    """Decision map as RGB (viridis-like ramp from dark blue to yellow)."""
-    t = mask.astype(np.float32) / max(n - 1, 1)
-    return np.stack([0.27 + 0.7 * t**1.5, 0.0 + 0.9 * t, 0.33 + 0.2 * np.sin(np.pi * t)], -1).clip(0, 1)
+def grey(image: np.ndarray) -> np.ndarray:
+    from napari_focalfuse.core.luminance import luminance
+    from napari_focalfuse.core.metrics import to_unit
+
+    return luminance(to_unit(image)).astype(np.float32)
 
 
-def thumbnail(image: np.ndarray, width: int = 480) -> np.ndarray:
-    img = to_unit(image)
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, -1)
-    h = round(img.shape[0] * width / img.shape[1])
-    return transform.resize(img[..., :3], (h, width), anti_aliasing=True)
+def reference_slices(stack) -> tuple[list[np.ndarray], int]:
+    """Every slice grey, aligned onto the middle slice (full frame), and that slice's index."""
+    import napari_focalfuse as ff
+
+    alignment = ff.align_stack(stack, keep_size=True)
+    view = ff.AlignedStack(stack, alignment)
+    return [grey(view[z]) for z in range(len(view))], alignment.reference
+
+
+def onto_fused(fused_grey: np.ndarray, reference: np.ndarray, slices: list[np.ndarray]) -> list[np.ndarray]:
+    """Slices (in the reference's geometry) resampled onto the fused image's pixels."""
+    import cv2
+
+    m = np.eye(2, 3, dtype=np.float32)
+    if fused_grey.shape != reference.shape:  # the fused image is a crop: start where it fits
+        _, _, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(reference, fused_grey, cv2.TM_CCOEFF_NORMED))
+        m[:, 2] = (x, y)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-6)
+    factor = max(1, max(reference.shape) // 1024)  # register on <= 1024 px, apply at full size
+    small = lambda a: cv2.resize(a, (a.shape[1] // factor, a.shape[0] // factor), interpolation=cv2.INTER_AREA)  # noqa: E731
+    m_small = m.copy()
+    m_small[:, 2] /= factor
+    _, m_small = cv2.findTransformECC(small(fused_grey), small(reference), m_small, cv2.MOTION_AFFINE, criteria, None, 5)
+    m = m_small.copy()
+    m[:, 2] = m_small[:, 2] * factor
+    h, w = fused_grey.shape
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    return [cv2.warpAffine(s, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE) for s in slices]
+
+
+def false_edges(fused: np.ndarray, reference: np.ndarray, slices: list[np.ndarray]) -> float:
+    from napari_focalfuse.core.metrics import false_edge_share
+
+    g = grey(fused)
+    return false_edge_share(g, onto_fused(g, reference, slices))
+
+
+def run_focus_stack(binary: str, files: list[Path], target: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([binary, f"--output={target}", *map(str, files)], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def run_legacy(src: str, files: list[Path], target: Path) -> None:
+    code = (
+        "import sys, numpy as np, napari_focalfuse as ff\n"
+        "stack, _ = ff.read_stack(sys.argv[2:])\n"
+        "np.save(sys.argv[1], ff.fuse(stack).fused)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(src).resolve()))
+    subprocess.run([sys.executable, "-c", code, str(target), *map(str, files)], env=env, check=True)
+
+
+def crops_figure(name: str, images: dict[str, np.ndarray], reference_geometry: dict[str, tuple[int, int]]) -> None:
+    """Rows of crops: one column per method, each crop located in that method's own image."""
+    from PIL import Image, ImageDraw
+
+    import cv2
+
+    rows = []
+    labels = list(images)
+    for y, x in CROPS.get(name, []):
+        cells = []
+        for label in labels:
+            img = images[label]
+            dy, dx = reference_geometry[label]
+            yy, xx = max(0, y - dy), max(0, x - dx)
+            cell = img[yy : yy + CROP, xx : xx + CROP, :3]
+            if cell.shape[:2] != (CROP, CROP):
+                cell = cv2.resize(np.ascontiguousarray(cell), (CROP, CROP))
+            cells += [cell, np.full((CROP, 4, 3), 255, np.uint8)]
+        rows += [np.concatenate(cells[:-1], 1), np.full((4, len(labels) * (CROP + 4) - 4, 3), 255, np.uint8)]
+    if not rows:
+        return
+    title = np.full((22, rows[0].shape[1], 3), 255, np.uint8)
+    sheet = Image.fromarray(np.concatenate([title, *rows[:-1]], 0))
+    draw = ImageDraw.Draw(sheet)
+    for i, label in enumerate(labels):
+        draw.text((i * (CROP + 4) + 4, 5), label, fill=(0, 0, 0))
+    DOCS.mkdir(parents=True, exist_ok=True)
+    sheet.save(DOCS / f"real_crops_{name}.jpg", quality=90)
+
+
+def offset_in(image: np.ndarray, reference: np.ndarray) -> tuple[int, int]:
+    """(dy, dx) of ``image`` (a crop of the reference's geometry) inside the reference."""
+    import cv2
+
+    if image.shape[:2] == reference.shape[:2]:
+        return 0, 0
+    _, _, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(reference, grey(image), cv2.TM_CCOEFF_NORMED))
+    return y, x
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--focus-stack", help="path of a focus-stack binary to compare with")
+    parser.add_argument("--legacy-src", help="src/ folder of another checkout (e.g. before alignment)")
+    parser.add_argument("--stacks", help="comma-separated subset")
+    args = parser.parse_args()
+
+    import napari_focalfuse as ff
+    from napari_focalfuse.io.write import to_display
+
     rows = []
-    for name in STACKS:
-        folder = DATA / "stacks" / name
-        if not folder.exists():
-            continue
-        stack, _ = ff.read_stack([str(p) for p in slice_files(folder)])
-        t0 = time.time()
-        res = ff.fuse(stack)
-        print(f"{name}: {stack.shape} fused in {time.time() - t0:.1f} s")
-        row = [thumbnail(res.fused), thumbnail(colour_map(res.mask, stack.shape[0]))]
-        rows.append(np.concatenate(row, 1))
-    sheet = np.concatenate([np.pad(r, ((4, 4), (0, 0), (0, 0)), constant_values=1) for r in rows], 0)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    io.imsave(DOCS / "real_stacks.jpg", (sheet * 255).astype(np.uint8), quality=85)
+    names = args.stacks.split(",") if args.stacks else STACKS
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            folder = DATA / "stacks" / name
+            if not folder.exists():
+                continue
+            files = slice_files(folder)
+            stack, _ = ff.read_stack([str(p) for p in files])
+            slices, ref = reference_slices(stack)
+            start = time.perf_counter()
+            result = ff.fuse(stack)
+            seconds = time.perf_counter() - start
+            images = {"napari-focalfuse": to_display(result.fused)}
+            row = {"stack": name, "slices": len(files), "seconds": seconds,
+                   "alignment": result.alignment.summary() if result.alignment else "not aligned",
+                   "false_edge": {"napari-focalfuse": false_edges(result.fused, slices[ref], slices)}}  # fmt: skip
+            if args.legacy_src:
+                run_legacy(args.legacy_src, files, Path(tmp) / f"{name}.npy")
+                legacy = np.load(Path(tmp) / f"{name}.npy")
+                images["before alignment"] = to_display(legacy)
+                row["false_edge"]["before alignment"] = false_edges(legacy, slices[ref], slices)
+            if args.focus_stack:
+                from PIL import Image
+
+                target = Path(tmp) / f"{name}.png"
+                row["focus_stack_seconds"] = run_focus_stack(args.focus_stack, files, target)
+                theirs = np.asarray(Image.open(target).convert("RGB"))
+                images["focus-stack"] = theirs
+                row["false_edge"]["focus-stack"] = false_edges(theirs, slices[ref], slices)
+            geometry = {k: offset_in(v, slices[ref]) for k, v in images.items()}
+            crops_figure(name, images, geometry)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "real_stacks.json").write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

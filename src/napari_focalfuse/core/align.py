@@ -35,7 +35,8 @@ ALIGN_MAX_SIDE = 512  # long side (px) of the slices the transforms are estimate
 SHIFT_THRESHOLD = 0.75
 CORNER_THRESHOLD = 2.0
 MIN_SIDE = 32  # px: smaller slices hold too little to estimate a transform from
-MIN_CORRELATION = 0.5  # ECC coefficient below which two neighbours are not the same scene
+MIN_CORRELATION = 0.5  # ECC coefficient below which two slices are not one scene
+DETAIL_CORRELATION = 0.6  # below it, too little detail is shared: match whole images instead
 SCALE_RANGE = (0.8, 1.25)  # plausible magnification of a slice against the reference
 MAX_SHIFT = 1 / 3  # of the frame's side: larger shifts are implausible for a focal stack
 SMOOTHING = 5  # px, Gaussian kernel ECC smooths both slices with
@@ -156,13 +157,13 @@ def _to_similarity(m: np.ndarray, centre: np.ndarray) -> np.ndarray:
 
 
 def _pyramid(image: np.ndarray, min_side: int = 48) -> list[np.ndarray]:
-    """Band-passed levels, finest first, halved while the short side stays >= ``min_side``."""
+    """Levels, finest first, halved while the short side stays >= ``min_side``."""
     import cv2
 
     levels = [image]
     while min(levels[-1].shape) // 2 >= min_side:
         levels.append(cv2.pyrDown(levels[-1]))
-    return [_detail(level) for level in levels]
+    return levels
 
 
 def _detail(image: np.ndarray) -> np.ndarray:
@@ -170,7 +171,8 @@ def _detail(image: np.ndarray) -> np.ndarray:
 
     Defocus changes the large-scale look of a slice (a blurred near object spreads over its
     surroundings) more than where its detail sits; matching detail only halves the apparent
-    motion that different blur alone produces between still slices.
+    motion that different blur alone produces between still slices. A slice far out of focus
+    has too little detail left, and is matched whole.
     """
     import cv2
 
@@ -187,17 +189,30 @@ def match_pair(
 ) -> tuple[np.ndarray, float] | None:
     """Transform (2x3) mapping ``fixed`` pixel coordinates onto ``moving``, and its ECC score.
 
-    Coarse to fine over a pyramid; each level starts from the previous level's estimate with its
-    translation doubled. Returns None when ECC does not converge (no texture, another scene).
+    Their detail is matched first (see :func:`_detail`); where the two share too little of it
+    (one slice far out of focus) the whole images are. None when neither converges to a
+    convincing match (no texture, another scene).
     """
-    import cv2
-
     if not (_textured(fixed) and _textured(moving)):
         return None
+    fixed_levels, moving_levels = _pyramid(fixed), _pyramid(moving)
+    found = _ecc(
+        [_detail(a) for a in fixed_levels], [_detail(b) for b in moving_levels], model
+    )  # fmt: skip
+    if found is None or found[1] < DETAIL_CORRELATION:
+        found = _ecc(fixed_levels, moving_levels, model)
+        if found is None or found[1] < MIN_CORRELATION:
+            return None
+    return found
+
+
+def _ecc(fixed_levels: list[np.ndarray], moving_levels: list[np.ndarray], model: str):
+    """Coarse-to-fine ECC over two pyramids; each level starts from the coarser estimate."""
+    import cv2
+
     motion = {"translation": cv2.MOTION_TRANSLATION, "similarity": cv2.MOTION_AFFINE,
               "affine": cv2.MOTION_AFFINE}[model]  # fmt: skip
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-6)
-    fixed_levels, moving_levels = _pyramid(fixed), _pyramid(moving)
     m = np.eye(2, 3, dtype=np.float32)
     score = 0.0
     for level in range(len(fixed_levels) - 1, -1, -1):
@@ -212,7 +227,7 @@ def match_pair(
         if level > 0:
             m = m.copy()
             m[:, 2] *= 2
-    if not math.isfinite(score) or score < MIN_CORRELATION:
+    if not math.isfinite(score):
         return None
     return m.astype(np.float64), float(score)
 
@@ -285,8 +300,9 @@ def estimate_alignment(
 
     ``read_grey(z)`` gives slice z as a float grey image in [0, 1] of
     ``alignment_size(shape, max_side)`` (it is shrunk to it otherwise); slices are read once, in
-    order. Each slice is matched against the nearest earlier slice that registered; failures
-    and implausible estimates keep the identity and are listed in ``Alignment.warnings``.
+    order. Each slice is matched against the one before it or, failing that, the last one that
+    matched; the pairwise transforms are chained to the reference. Slices no chain reaches and
+    implausible estimates keep the identity and are listed in ``Alignment.warnings``.
     """
     from .errors import FocalFuseError
 
@@ -295,58 +311,74 @@ def estimate_alignment(
     ref = n // 2 if reference is None else int(reference)
     if not 0 <= ref < n:
         raise FocalFuseError(f"The reference slice {ref} is outside the stack (0-{n - 1}).")
-    links: dict[int, tuple[int, np.ndarray]] = {}  # z -> (earlier slice g, x_g -> x_z)
+    links: list[tuple[int, int, np.ndarray]] = []  # (a, b, M): x_b = M(x_a), full resolution
     failed: dict[int, str] = {}
-    previous: tuple[int, np.ndarray] | None = None
+    blank: set[int] = set()
+    previous = anchor = None  # (z, small): the slice before, and the last one that matched
     size = alignment_size(shape, max_side)
     fx, fy = shape[1] / size[1], shape[0] / size[0]
     for z in range(n):
         small = shrink(read_grey(z), size)
         if not _textured(small):
             failed[z] = "it has no texture to register (blank or flat)"
-        elif previous is not None:
-            found = match_pair(previous[1], small, model)
-            if found is None:
-                failed[z] = f"it does not match slice {previous[0]} (no texture, or another scene)"
+            blank.add(z)
+        else:
+            # the neighbour first; if that fails (it may be the odd one out), the last good one
+            candidates = [previous] if previous is not None else []
+            if anchor is not None and (previous is None or anchor[0] != previous[0]):
+                candidates.append(anchor)
+            for g, other in candidates:
+                found = match_pair(other, small, model)
+                if found is not None:
+                    links.append((g, z, _rescale(found[0], fx, fy)))
+                    anchor = (z, small)
+                    break
             else:
-                links[z] = (previous[0], _rescale(found[0], fx, fy))
-        if z not in failed:
+                if candidates:
+                    failed[z] = f"it does not match slice {candidates[-1][0]} (no texture, or another scene)"
+            if anchor is None:
+                anchor = (z, small)
             previous = (z, small)
         if on_slice is not None:
             on_slice(z)
 
+    if ref in blank and len(blank) < n:  # a blank reference: the nearest slice with texture
+        ref = min((z for z in range(n) if z not in blank), key=lambda z: abs(z - ref))
+    known = _chain(ref, links)
     matrices = np.tile(np.eye(2, 3), (n, 1, 1))
-    if ref in failed:  # a blank reference: use the nearest slice that registered
-        good = [z for z in range(n) if z not in failed]
-        ref = min(good, key=lambda z: abs(z - ref)) if good else ref
-    # chain outwards from the reference along the links (each link joins z to an earlier g)
-    known = {ref: np.eye(2, 3)}
-    for z in range(ref + 1, n):
-        if z in links and links[z][0] in known:
-            g, m = links[z]
-            known[z] = _compose(m, known[g])
-    for z in range(ref - 1, -1, -1):
-        later = [k for k, (g, _) in links.items() if g == z and k in known]
-        if later:
-            k = min(later)
-            known[z] = _compose(_invert(links[k][1]), known[k])
     warnings = []
     for z in range(n):
-        if z in failed:
-            warnings.append(f"Slice {z} was not aligned: {failed[z]}; it keeps its position.")
-            continue
         if z not in known:
-            warnings.append(f"Slice {z} was not aligned: no chain of matching slices joins it to the reference; it keeps its position.")
+            why = failed.get(z, "no chain of matching slices joins it to the reference")
+            warnings.append(f"Slice {z} was not aligned: {why}; it keeps its position.")
             continue
-        why = _plausible(known[z], shape)
-        if why is not None:
-            warnings.append(f"Slice {z} was not aligned: the estimate ({why}) is implausible; it keeps its position.")
+        implausible = _plausible(known[z], shape)
+        if implausible is not None:
+            warnings.append(
+                f"Slice {z} was not aligned: the estimate ({implausible}) is implausible; it keeps its position."
+            )
             continue
         matrices[z] = known[z]
     alignment = Alignment(matrices, tuple(shape), ref, (0, 0, *shape), warnings)
     if not keep_size:
         alignment.crop = common_region(matrices, shape)
     return alignment
+
+
+def _chain(reference: int, links: list[tuple[int, int, np.ndarray]]) -> dict[int, np.ndarray]:
+    """Each slice's transform onto ``reference``, composed along the links (breadth first)."""
+    known = {reference: np.eye(2, 3)}
+    grown = True
+    while grown:
+        grown = False
+        for a, b, m in links:
+            if a in known and b not in known:
+                known[b] = _compose(m, known[a])
+                grown = True
+            elif b in known and a not in known:
+                known[a] = _compose(_invert(m), known[b])
+                grown = True
+    return known
 
 
 def common_region(matrices: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int]:
