@@ -50,6 +50,8 @@ class BatchItem:
     shape: tuple[int, ...] = field(default_factory=tuple)
     read: str = ""  # what was read, e.g. "7 slices: 1.jpg, 2.jpg, …"
     warnings: list[str] = field(default_factory=list)  # e.g. a slice given twice
+    aligned_path: str | None = None  # the aligned stack, when asked for
+    alignment: str = ""  # what alignment found, one sentence (core.align_report)
 
 
 # ---------------------------------------------------------------- expanding the inputs
@@ -235,14 +237,16 @@ def fuse_one(
     cores: int | None = None,
     read_options: dict[str, Any] | None = None,
     fuse_kwargs: dict[str, Any] | None = None,
+    aligned_path: str | None = None,
 ) -> BatchItem:
-    """Read, fuse and write one stack (both files or neither); failures become ``item.error``.
+    """Read, fuse and write one stack (all files or none); failures become ``item.error``.
 
     ``read_options`` (channel, time) go to :func:`read_stack`; a ``z_step`` in ``fuse_kwargs``
     overrides the file's. ``cores``: CPU threads shared by all ``concurrent`` tasks.
+    ``aligned_path``: also write the slices as fused (aligned, cropped) as a multi-page TIFF.
     """
     start = perf_counter()
-    item = BatchItem(spec.label, fused_path, mask_path, ok=False)
+    item = BatchItem(spec.label, fused_path, mask_path, ok=False, aligned_path=aligned_path)
     stack = None
     try:
         from .core.errors import FocalFuseError
@@ -252,13 +256,19 @@ def fuse_one(
         import torch
 
         from .io.inputs import describe_inputs, duplicate_warnings
+        from .core.align_report import (
+            aligned_slices,
+            alignment_warnings_silenced,
+            describe_alignment,
+        )
         from .core.fusion import fuse
         from .io.output_group import OutputGroup, check_writable
         from .io.read import read_stack
-        from .io.write import decision_map_writer, tiff_writer
+        from .io.write import decision_map_writer, stack_writer, tiff_writer
 
-        for path in (fused_path, mask_path):  # before the work, not after it
-            check_writable(path, overwrite)
+        for path in (fused_path, mask_path, aligned_path):  # before the work, not after it
+            if path is not None:
+                check_writable(path, overwrite)
         torch.set_num_threads(_task_threads(concurrent, cores))
         stack, meta = read_stack(_source(spec), **(read_options or {}))
         n = int(stack.shape[0])
@@ -267,11 +277,18 @@ def fuse_one(
         kwargs = dict(fuse_kwargs or {})
         if kwargs.get("z_step") is None:
             kwargs["z_step"] = meta.get("z_step")  # µm, or None
-        result = fuse(stack, **kwargs)
+        with alignment_warnings_silenced():  # reported through item.warnings
+            result = fuse(stack, **kwargs)
+        item.alignment = describe_alignment(
+            result.alignment, kwargs.get("align", "auto"), tuple(stack.shape[1:])
+        )
+        item.warnings += result.warnings
         physical = {"z_step": result.z_step, "pixel_size": meta.get("pixel_size")}
         outputs = OutputGroup(overwrite)
         outputs.add(fused_path, tiff_writer(result.fused, **physical))
         outputs.add(mask_path, decision_map_writer(result.mask, n, **physical))
+        if aligned_path is not None:
+            outputs.add(aligned_path, stack_writer(aligned_slices(stack, result.alignment), **physical))
         outputs.commit()
         item.ok, item.shape = True, tuple(int(k) for k in stack.shape)
     except Exception as exc:  # noqa: BLE001 - one stack's failure must not stop the batch
@@ -340,9 +357,11 @@ def fuse_many(
     channel: int | None = None,
     time: int | None = None,
     on_done: Callable[[BatchItem], None] | None = None,
+    aligned_stacks: bool = False,
     **fuse_kwargs: Any,
 ) -> list[BatchItem]:
-    """Fuse every stack in ``inputs`` into ``out_dir/<name>_fused.tif`` and ``<name>_mask.tif``.
+    """Fuse every stack in ``inputs`` into ``out_dir/<name>_fused.tif`` and ``<name>_mask.tif``
+    (and ``<name>_aligned.tif``, the slices as fused, with ``aligned_stacks``).
 
     ``scheduler``: None/"threads" (default), "processes", "synchronous", or a
     ``tcp://host:port`` address of a running dask.distributed scheduler. ``workers``: stacks
@@ -365,6 +384,7 @@ def fuse_many(
     if out.exists() and not out.is_dir():
         raise FocalFuseError(f"{out} is a file, not an output folder.")
     paths = [(str(out / f"{s.name}_fused.tif"), str(out / f"{s.name}_mask.tif")) for s in specs]
+    aligned = [str(out / f"{s.name}_aligned.tif") if aligned_stacks else None for s in specs]
 
     remote = scheduler is not None and "://" in scheduler
     if not remote and (scheduler or "threads") not in LOCAL_SCHEDULERS:
@@ -393,8 +413,9 @@ def fuse_many(
         task(
             spec, f, m, overwrite=overwrite, concurrent=concurrent,
             cores=None if remote else cores, read_options=read_options, fuse_kwargs=fuse_kwargs,
+            aligned_path=a,
         )  # fmt: skip
-        for spec, (f, m) in zip(specs, paths)
+        for spec, (f, m), a in zip(specs, paths, aligned)
     ]
     if remote:
         return _run_distributed(tasks, scheduler, specs, paths, on_done)

@@ -1,4 +1,4 @@
-"""Command line: ``napari-focalfuse fuse|train|demo``. No Qt, no napari; torch only when needed.
+"""Command line: ``napari-focalfuse fuse|align|train|demo``. No Qt, no napari; torch when needed.
 
 Every known problem ends as one line ``napari-focalfuse: error: <sentence>`` and exit status 2;
 Ctrl-C exits with 130; an unexpected bug prints one line and exits with 1 (set
@@ -50,7 +50,7 @@ def _add_threads_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_input_options(p: argparse.ArgumentParser) -> None:
+def _add_selection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--channel",
         type=int,
@@ -58,12 +58,9 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
         help="channel to use from a multi-channel file (TCZYX), or colour index of an RGB stack",
     )
     p.add_argument("--time", type=int, metavar="T", help="time point to use from a time-lapse file")
-    p.add_argument(
-        "--device",
-        default="auto",
-        choices=("auto", "cpu", "cuda", "mps"),
-        help="where the network runs (default: auto = GPU if available)",
-    )
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--overwrite",
         action="store_true",
@@ -71,6 +68,56 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_threads_option(p)
+
+
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    _add_selection_options(p)
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda", "mps"),
+        help="where the network runs (default: auto = GPU if available)",
+    )
+    _add_run_options(p)
+
+
+def _add_geometry_options(p: argparse.ArgumentParser) -> None:
+    """--align-model and --keep-size, shared by ``fuse`` and ``align``."""
+    p.add_argument(
+        "--align-model",
+        default="similarity",
+        choices=("similarity", "affine", "translation"),
+        help="motion the slices may have: similarity = shift, scale and rotation (default, "
+        "focus breathing and drift), affine = also shear, translation = shift only",
+    )
+    p.add_argument(
+        "--keep-size",
+        action="store_true",
+        help="keep the input's size instead of cropping to the region every aligned slice "
+        "covers (borders are then filled from the nearest pixels of the slices)",
+    )
+
+
+def _add_align_options(p: argparse.ArgumentParser) -> None:
+    """--align, --align-model, --keep-size and --aligned-stack of ``fuse``."""
+    p.add_argument(
+        "--align",
+        default="auto",
+        choices=("auto", "on", "off"),
+        help="align the slices before fusing: auto (default) aligns only when some slice "
+        "clearly moved (focus breathing, stage drift), on always aligns, off never does",
+    )
+    _add_geometry_options(p)
+    p.add_argument(
+        "--aligned-stack",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="PATH",
+        help="also write the aligned slices as a multi-page TIFF with the fused image's size "
+        "(PATH defaults to <OUT>_aligned.tif; with --batch give no PATH: each stack's goes to "
+        "<name>_aligned.tif in OUT)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,12 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="UM",
         help="distance between slices in µm; overrides the z-step in the file's metadata",
     )
+    _add_align_options(f)
     f.add_argument(
         "--batch",
         action="store_true",
         help="fuse many stacks in parallel: each INPUT is a stack (TIFF or folder of slices), a "
         "folder of stacks, or a quoted glob; OUT is a folder receiving <name>_fused.tif and "
-        "<name>_mask.tif",
+        "<name>_mask.tif (and <name>_aligned.tif with --aligned-stack)",
     )
     f.add_argument(
         "--scheduler",
@@ -183,6 +231,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --batch: stacks fused at once on this machine (default: fits cores and memory)",
     )
     _add_input_options(f)
+
+    a = sub.add_parser(
+        "align",
+        help="align the slices of a stack and write them",
+        description=(
+            "Align the slices of a focal stack (focus breathing, stage drift) onto its middle "
+            "slice, as 'fuse' does, and write them as one multi-page TIFF: cropped to the region "
+            "every slice covers unless --keep-size. The file is written atomically and never "
+            "replaces a file without --overwrite."
+        ),
+    )
+    a.add_argument(
+        "inputs", nargs="+", metavar="STACK", help="multi-page TIFF, folder, or image files"
+    )
+    a.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT.tif",
+        help="aligned stack to write (multi-page TIFF, the input's pixel type)",
+    )
+    _add_geometry_options(a)
+    _add_selection_options(a)
+    _add_run_options(a)
 
     t = sub.add_parser(
         "train",
@@ -282,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .commands.batch import run_batch as run
         elif args.command == "fuse":
             from .commands.fuse import run_fuse as run
+        elif args.command == "align":
+            from .commands.align import run_align as run
         elif args.command == "train":
             from .commands.train import run_train as run
         else:

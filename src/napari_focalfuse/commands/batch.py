@@ -12,10 +12,16 @@ from ..core.errors import FocalFuseError
 def run_batch(args: argparse.Namespace) -> int:
     """Fuse every stack; report what each one read and its outcome; exit 2 if any failed."""
     from ..batch import BatchItem, expand_inputs, fuse_many
+    from ..core.align_report import align_mode, alignment_warnings_silenced
     from .progress import bar
 
     if args.mask or args.height:
         raise FocalFuseError("--batch writes <name>_mask.tif itself; drop --mask/--height.")
+    if isinstance(args.aligned_stack, str):
+        raise FocalFuseError(
+            "With --batch give --aligned-stack without a path: each stack's aligned slices go "
+            "to <name>_aligned.tif in the output folder."
+        )
     for warning in _repeated_stacks(expand_inputs(args.inputs)):
         print(f"napari-focalfuse: warning: {warning}", file=sys.stderr)
     progress = bar(None, "stacks", "stack", args.quiet)
@@ -26,31 +32,37 @@ def run_batch(args: argparse.Namespace) -> int:
         if item.ok:
             finished.append(item.input)
             progress.write(f"{item.input}: {item.read}", file=sys.stderr)
+            progress.write(f"{item.input}: {item.alignment}", file=sys.stderr)
         for warning in item.warnings:
             progress.write(f"napari-focalfuse: warning: {item.input}: {warning}", file=sys.stderr)
         if not item.ok:
             progress.write(f"{item.input}: {item.error}", file=sys.stderr)
 
     try:
-        items = fuse_many(
-            args.inputs,
-            args.output,
-            scheduler=args.scheduler,
-            overwrite=args.overwrite,
-            workers=args.workers,
-            threads=args.threads,
-            channel=args.channel,
-            time=args.time,
-            on_done=done,
-            method=args.method,
-            weights=args.weights,
-            window=args.window,
-            scale=args.scale,
-            consistency=args.consistency,
-            soften=args.soften,
-            z_step=args.z_step,
-            device=args.device,
-        )
+        with alignment_warnings_silenced():  # each is reported as a warning line of its stack
+            items = fuse_many(
+                args.inputs,
+                args.output,
+                scheduler=args.scheduler,
+                overwrite=args.overwrite,
+                workers=args.workers,
+                threads=args.threads,
+                channel=args.channel,
+                time=args.time,
+                on_done=done,
+                aligned_stacks=bool(args.aligned_stack),
+                method=args.method,
+                weights=args.weights,
+                window=args.window,
+                scale=args.scale,
+                consistency=args.consistency,
+                soften=args.soften,
+                align=align_mode(args.align),
+                align_model=args.align_model,
+                keep_size=args.keep_size,
+                z_step=args.z_step,
+                device=args.device,
+            )
     except KeyboardInterrupt:
         progress.close()
         names = ", ".join(finished) or "none"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..core.errors import FocalFuseError
 from .outputs import IMAGE_OUT, TIFF_OUT, check_outputs
@@ -24,6 +25,25 @@ def report_inputs(meta: dict, n_slices: int) -> None:
         print(f"napari-focalfuse: warning: {warning}", file=sys.stderr)
 
 
+def aligned_stack_target(aligned_stack: str | bool | None, output: str) -> str | None:
+    """Where ``--aligned-stack`` writes: its PATH, or ``<OUT>_aligned.tif`` when given bare."""
+    if aligned_stack is None:
+        return None
+    if aligned_stack is True:
+        out = Path(output)
+        return str(out.with_name(f"{out.stem}_aligned.tif"))
+    return str(aligned_stack)
+
+
+def report_alignment(result, mode: bool | str, slice_shape: tuple[int, ...], prefix: str = "") -> None:
+    """What alignment found, and each slice it could not align, one line each on stderr."""
+    from ..core.align_report import describe_alignment
+
+    print(f"{prefix}{describe_alignment(result.alignment, mode, slice_shape)}", file=sys.stderr)
+    for warning in result.warnings:
+        print(f"napari-focalfuse: warning: {prefix}{warning}", file=sys.stderr)
+
+
 def run_fuse(args: argparse.Namespace) -> int:
     from .threads import thread_limit
 
@@ -36,13 +56,20 @@ def run_fuse(args: argparse.Namespace) -> int:
 def _fuse(args: argparse.Namespace) -> int:
     from ..io.output_group import OutputGroup
     from ..io.read import read_stack
-    from ..io.write import decision_map_writer, image_writer, png_writer, tiff_writer
+    from ..io.write import (
+        decision_map_writer,
+        image_writer,
+        png_writer,
+        stack_writer,
+        tiff_writer,
+    )
 
-    out, mask_out, height_out = check_outputs(
+    out, mask_out, height_out, aligned_out = check_outputs(
         [
             (args.output, IMAGE_OUT, "output"),
             (args.mask, TIFF_OUT + (".png",), "mask"),
             (args.height, TIFF_OUT, "height map"),
+            (aligned_stack_target(args.aligned_stack, args.output), TIFF_OUT, "aligned stack"),
         ],
         args.inputs,
         args.overwrite,
@@ -56,6 +83,7 @@ def _fuse(args: argparse.Namespace) -> int:
             f"{meta['name']} has no z-step in its metadata; pass --z-step to write a height map."
         )
 
+    from ..core.align_report import align_mode, aligned_slices, alignment_warnings_silenced
     from ..core.fusion import auto_scale, fuse
     from ..io.limits import check_memory
 
@@ -63,21 +91,27 @@ def _fuse(args: argparse.Namespace) -> int:
     check_memory(stack.shape, stack.dtype, meta["name"], args.method, scale)
 
     progress = FuseBar(f"fusing {meta['name']} ({args.method})", args.quiet)
+    mode = align_mode(args.align)
     try:
-        result = fuse(
-            stack,
-            args.method,
-            args.weights,
-            window=args.window,
-            scale=scale,
-            consistency=args.consistency,
-            soften=args.soften,
-            z_step=z_step,
-            device=args.device,
-            progress=progress,
-        )
+        with alignment_warnings_silenced():  # reported below, one line each
+            result = fuse(
+                stack,
+                args.method,
+                args.weights,
+                window=args.window,
+                scale=scale,
+                consistency=args.consistency,
+                soften=args.soften,
+                align=mode,
+                align_model=args.align_model,
+                keep_size=args.keep_size,
+                z_step=z_step,
+                device=args.device,
+                progress=progress,
+            )
     finally:
         progress.close()
+    report_alignment(result, mode, tuple(stack.shape[1:]))
 
     # all outputs appear together at the end, or (error, Ctrl-C) none of them
     physical = {"z_step": z_step, "pixel_size": meta["pixel_size"]}
@@ -89,6 +123,8 @@ def _fuse(args: argparse.Namespace) -> int:
         outputs.add(mask_out, decision_map_writer(result.mask, n, **physical))
     if height_out is not None:
         outputs.add(height_out, tiff_writer(result.height, description="height in µm", **physical))
+    if aligned_out is not None:
+        outputs.add(aligned_out, stack_writer(aligned_slices(stack, result.alignment), **physical))
     written = outputs.commit()
     print(
         f"fused {n} slices of {meta['name']} ({args.method}) -> {', '.join(map(str, written))}",
