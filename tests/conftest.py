@@ -40,6 +40,16 @@ def rendered_u16(rendered) -> np.ndarray:
     return (rendered.stack * 65535).round().astype(np.uint16)
 
 
+@pytest.fixture(scope="session")
+def moving_u8(rendered) -> np.ndarray:
+    """``rendered`` as a moving camera captures it: 2 % focus breathing and ~3 px of stage drift
+    per slice (uint8, 5 x 96 x 128 x 3); aligned and cropped it is about 123 x 91 px."""
+    from napari_focalfuse.core.synthetic import apply_motion, motion_matrices
+
+    matrices = motion_matrices(5, (96, 128), breathing=0.02, drift=3.0, seed=1)
+    return (apply_motion(rendered, matrices).stack * 255).round().astype(np.uint8)
+
+
 @pytest.fixture
 def file_state():
     """``file_state(path)``: bytes and mtime (None if absent), to prove a run changed nothing."""

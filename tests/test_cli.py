@@ -39,13 +39,16 @@ def _subparser(command: str):
     return sub.choices[command]
 
 
-@pytest.mark.parametrize("command", ["fuse", "train", "demo"])
+@pytest.mark.parametrize("command", ["fuse", "align", "train", "demo"])
 def test_help_explains_every_option(capsys, command):
     """Every option the parser knows (none skipped) is in --help with a real explanation."""
     assert main([command, "--help"]) == 0
     text = capsys.readouterr().out
     options = [a for a in _subparser(command)._actions if a.option_strings and a.dest != "help"]
-    assert len(options) >= {"fuse": 19, "train": 14, "demo": 6}[command]
+    assert len(options) >= {"fuse": 23, "align": 8, "train": 14, "demo": 6}[command]
+    if command == "fuse":
+        names = {s for a in options for s in a.option_strings}
+        assert {"--align", "--align-model", "--keep-size", "--aligned-stack"} <= names
     for action in options:
         assert action.help and len(action.help.split()) >= 3, action.option_strings
         longest = max(action.option_strings, key=len)
@@ -465,3 +468,143 @@ def test_dir_lists_the_public_api():
         assert name in names
         assert getattr(ff, name) is not None
     assert {"fuse", "finetune", "read_stack", "load_weights", "FocalFuseError"} <= set(names)
+
+
+# ------------------------------------------------------------------ alignment (issue 8)
+
+
+@pytest.fixture
+def moving_tif(tmp_path, moving_u8):
+    """The moving stack as an RGB multi-page TIFF in its own folder."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    tifffile.imwrite(folder / "moving.tif", moving_u8, photometric="rgb")
+    return folder / "moving.tif"
+
+
+def _fuse(capsys, src, out, *extra: str) -> tuple[int, str]:
+    rc, _, err = cli(capsys, "fuse", src, "-o", out, "--method", "laplacian", "-q", *extra)
+    return rc, err
+
+
+def test_align_off_on_auto_and_keep_size(tmp_path, capsys, moving_u8, moving_tif):
+    """Off keeps the frame, on crops to what every slice covers, --keep-size keeps the frame."""
+    shapes, fused = {}, {}
+    for name, extra in {
+        "off": ["--align", "off"],
+        "on": ["--align", "on"],
+        "auto": [],  # the default: the slices clearly moved, so it aligns
+        "kept": ["--align", "on", "--keep-size", "--align-model", "translation"],
+    }.items():
+        rc, err = _fuse(capsys, moving_tif, tmp_path / f"{name}.tif", *extra)
+        assert rc == 0, err
+        fused[name] = tifffile.imread(tmp_path / f"{name}.tif")
+        shapes[name] = fused[name].shape
+        if name == "off":
+            assert "Alignment off: slices used as they are." in err
+        else:
+            assert re.search(r"^Aligned: largest shift [3-9]\.\d px, scale ", err, re.M), err
+    assert shapes["off"] == shapes["kept"] == moving_u8.shape[1:]
+    h, w = shapes["on"][:2]
+    assert 80 < h < 96 and 110 < w < 128 and shapes["on"][2] == 3
+    assert shapes["auto"] == shapes["on"]
+    np.testing.assert_array_equal(fused["auto"], fused["on"])
+    assert not np.array_equal(fused["kept"], fused["off"])  # same size, but aligned
+
+
+def test_still_stack_is_reported_as_not_moving(tmp_path, capsys, rendered_u8):
+    src = tmp_path / "still.tif"
+    tifffile.imwrite(src, rendered_u8, photometric="rgb")
+    rc, err = _fuse(capsys, src, tmp_path / "o.tif")
+    assert rc == 0 and "Slices did not move: not aligned." in err
+    assert tifffile.imread(tmp_path / "o.tif").shape == rendered_u8.shape[1:]
+
+
+def test_aligned_stack_round_trips_and_is_never_overwritten(
+    tmp_path, capsys, moving_u8, moving_tif, file_state
+):
+    import napari_focalfuse as ff
+
+    out, mask, aligned = tmp_path / "f.tif", tmp_path / "m.tif", tmp_path / "aligned.tif"
+    rc, err = _fuse(capsys, moving_tif, out, "--mask", mask, "--aligned-stack", aligned, "--align", "on")
+    assert rc == 0, err
+    assert str(aligned) in err.splitlines()[-1]  # written with the other outputs
+    fused, written = tifffile.imread(out), tifffile.imread(aligned)
+    assert written.dtype == np.uint8
+    assert written.shape == (len(moving_u8), *fused.shape)  # (Z, Y, X, C): the fused geometry
+    view = ff.AlignedStack(moving_u8, ff.align_stack(moving_u8))
+    for z in range(len(moving_u8)):
+        np.testing.assert_array_equal(written[z], view[z])
+
+    before = {p: file_state(p) for p in (out, mask, aligned)}
+    rc, err = _fuse(capsys, moving_tif, tmp_path / "new.tif", "--aligned-stack", aligned)
+    assert_clean_error(rc, err, r"aligned\.tif already exists; pass --overwrite")
+    assert not (tmp_path / "new.tif").exists()  # refused before any work
+    assert {p: file_state(p) for p in (out, mask, aligned)} == before
+    rc, err = _fuse(capsys, moving_tif, out, "--aligned-stack", aligned, "--overwrite", "--align", "off")
+    assert rc == 0, err
+    assert tifffile.imread(aligned).shape == moving_u8.shape  # not aligned: the input itself
+    np.testing.assert_array_equal(tifffile.imread(aligned), moving_u8)
+
+
+def test_bare_aligned_stack_is_named_after_the_output_and_checked(tmp_path, capsys, moving_tif):
+    rc, err = _fuse(capsys, moving_tif, tmp_path / "result.png", "--aligned-stack")
+    assert rc == 0, err
+    assert tifffile.imread(tmp_path / "result_aligned.tif").ndim == 4
+    rc, err = _fuse(capsys, moving_tif, tmp_path / "x.tif", "--aligned-stack", tmp_path / "a.png")
+    assert_clean_error(rc, err, r"aligned stack a\.png must end in \.tif or \.tiff")
+    rc, err = _fuse(capsys, moving_tif, tmp_path / "y.tif", "--aligned-stack", tmp_path / "y.tif")
+    assert_clean_error(rc, err, r"aligned stack and the output are the same file")
+
+
+def test_alignment_warnings_are_lines_not_python_warnings(tmp_path, capsys, recwarn, moving_u8):
+    blank = moving_u8.copy()
+    blank[4] = 0  # nothing to register
+    src = tmp_path / "blank.tif"
+    tifffile.imwrite(src, blank, photometric="rgb")
+    rc, err = _fuse(capsys, src, tmp_path / "o.tif", "--align", "on")
+    assert rc == 0, err
+    line = "napari-focalfuse: warning: Slice 4 was not aligned: it has no texture to register"
+    assert sum(line in x for x in err.splitlines()) == 1, err
+    assert "AlignmentWarning" not in err and "Traceback" not in err
+    assert not [w for w in recwarn if "not aligned" in str(w.message)]  # not also warned
+
+
+def test_align_command_writes_the_aligned_stack_only(tmp_path, capsys, moving_u8, moving_tif, file_state):
+    import napari_focalfuse as ff
+
+    out = tmp_path / "aligned.tif"
+    rc, _, err = cli(capsys, "align", moving_tif, "-o", out, "-q")
+    assert rc == 0, err
+    assert "Aligned: largest shift" in err and f"-> {out}" in err
+    view = ff.AlignedStack(moving_u8, ff.align_stack(moving_u8))
+    np.testing.assert_array_equal(tifffile.imread(out), np.asarray(view))
+    before = file_state(out)
+    rc, _, err = cli(capsys, "align", moving_tif, "-o", out, "--keep-size")
+    assert_clean_error(rc, err, r"already exists")
+    assert file_state(out) == before
+    rc, _, err = cli(capsys, "align", moving_tif, "-o", out, "--keep-size", "--overwrite", "-q")
+    assert rc == 0 and tifffile.imread(out).shape == moving_u8.shape
+
+
+def test_batch_passes_the_align_options_to_every_stack(tmp_path, capsys, moving_u8, moving_tif):
+    import shutil
+
+    shutil.copy(moving_tif, moving_tif.parent / "again.tif")
+    out = tmp_path / "out"
+    rc, _, err = cli(capsys, "fuse", "--batch", moving_tif.parent, "-o", out, "--method",
+                     "laplacian", "--align", "on", "--aligned-stack", "-q")  # fmt: skip
+    assert rc == 0, err
+    assert err.count("Aligned: largest shift") == 2
+    for name in ("moving", "again"):
+        fused = tifffile.imread(out / f"{name}_fused.tif")
+        assert fused.shape[:2] < moving_u8.shape[1:3]  # cropped
+        assert tifffile.imread(out / f"{name}_aligned.tif").shape == (5, *fused.shape)
+    rc, _, err = cli(capsys, "fuse", "--batch", moving_tif.parent, "-o", tmp_path / "kept",
+                     "--method", "laplacian", "--align", "on", "--keep-size", "-q")  # fmt: skip
+    assert rc == 0, err
+    assert tifffile.imread(tmp_path / "kept" / "moving_fused.tif").shape == moving_u8.shape[1:]
+    assert not (tmp_path / "kept" / "moving_aligned.tif").exists()
+    rc, _, err = cli(capsys, "fuse", "--batch", moving_tif.parent, "-o", tmp_path / "o",
+                     "--aligned-stack", tmp_path / "a.tif")  # fmt: skip
+    assert_clean_error(rc, err, r"With --batch give --aligned-stack without a path")
