@@ -293,3 +293,87 @@ def test_preview_of_a_large_view_is_cut_to_its_centre(make_napari_viewer, monkey
     assert job.stack.shape == (3, 64, 64)
     assert (job.stack.rows, job.stack.cols) == (slice(568, 632), slice(468, 532))
     assert job.options["scale"] == 2  # auto for 1200 x 1000, not for the 64 x 64 crop
+
+
+# ------------------------------------------------------------------ alignment (issue 8)
+
+
+def test_align_choice_reaches_fusion_and_results_sit_on_the_stack(make_napari_viewer, moving_u8):
+    """Off: the whole frame. On: cropped to what every slice covers, placed at the crop's offset
+    (times the layer scale) so it overlays the stack; the same layers are updated. Keep size:
+    the whole frame again. The label says what alignment found."""
+    import napari_focalfuse as ff
+
+    viewer = make_napari_viewer()
+    stack = viewer.add_image(moving_u8, rgb=True, name="moving", scale=(2.0, 0.5, 0.5),
+                             translate=(0, 10, 20))  # fmt: skip
+    widget = FuseWidget(viewer)
+    _prepare(widget, stack)
+    widget.method.value = "laplacian"
+    assert widget.align.value == "auto" and not widget.keep_size.value  # the defaults
+    widget.align.value = "off"
+    assert widget.run_blocking().value.alignment is None
+    fused, mask = viewer.layers["moving fused"], viewer.layers["moving decision map"]
+    assert fused.data.shape == moving_u8.shape[1:]
+    np.testing.assert_allclose(fused.translate, (10, 20))
+    assert widget.alignment_info.value == "Alignment off: slices used as they are."
+
+    widget.align.value = "on"
+    widget.add_aligned.value = True
+    count = len(viewer.layers)
+    result = widget.run_blocking().value
+    y0, x0, h, w = result.crop
+    assert y0 > 0 and x0 > 0 and (h, w) < moving_u8.shape[1:3]
+    assert viewer.layers["moving fused"] is fused and viewer.layers["moving decision map"] is mask
+    assert len(viewer.layers) == count + 1  # only the aligned stack is new
+    assert fused.data.shape == (h, w, 3) and mask.data.shape == (h, w)
+    for layer in (fused, mask):
+        np.testing.assert_allclose(layer.translate, (10 + 0.5 * y0, 20 + 0.5 * x0))
+        np.testing.assert_allclose(layer.data_to_world((0, 0)), stack.data_to_world((0, y0, x0))[1:])
+    assert widget.alignment_info.value.startswith("Aligned: largest shift ")
+    assert f"cropped to {w}x{h} px" in widget.alignment_info.value
+
+    aligned = viewer.layers["moving aligned"]
+    assert aligned.data.shape == (len(moving_u8), h, w, 3) and not aligned.visible
+    np.testing.assert_allclose(aligned.translate, (0, 10 + 0.5 * y0, 20 + 0.5 * x0))
+    view = ff.AlignedStack(moving_u8, result.alignment)
+    np.testing.assert_array_equal(np.asarray(aligned.data[1]), view[1])
+    assert viewer.layers.selection.active is fused  # the aligned stack did not take the focus
+
+    widget.keep_size.value = True
+    widget.run_blocking()
+    assert fused.data.shape == moving_u8.shape[1:]
+    np.testing.assert_allclose(fused.translate, (10, 20))
+    assert "full frame kept" in widget.alignment_info.value
+
+
+def test_alignment_warnings_are_notifications(make_napari_viewer, qtbot, monkeypatch, moving_u8):
+    """A slice that cannot be aligned is one warning notification (a sentence), shown once."""
+    import napari.qt.threading
+
+    shown, relayed = [], []
+    monkeypatch.setattr("napari.utils.notifications.show_warning", shown.append)
+    real_create_worker = napari.qt.threading.create_worker
+
+    def create_worker(*args, **kwargs):  # record what the worker relays as Python warnings
+        worker = real_create_worker(*args, **kwargs)
+        worker.warned.connect(lambda args: relayed.append(args))
+        return worker
+
+    monkeypatch.setattr(napari.qt.threading, "create_worker", create_worker)
+    blank = moving_u8.copy()
+    blank[4] = 0
+    viewer = make_napari_viewer()
+    stack = viewer.add_image(blank, rgb=True, name="blank")
+    widget = FuseWidget(viewer)
+    _prepare(widget, stack)
+    widget.method.value = "laplacian"
+    widget.align.value = "on"
+    _run(qtbot, widget)  # in a worker thread, as from the button
+    assert shown == [
+        "Slice 4 was not aligned: it has no texture to register (blank or flat); "
+        "it keeps its position."
+    ]
+    assert not [a for a in relayed if "not aligned" in str(a[0])]  # not also a Python warning
+    assert widget.alignment_info.value.startswith("Aligned: ")
+    assert viewer.layers["blank fused"].data.shape[:2] < blank.shape[1:3]

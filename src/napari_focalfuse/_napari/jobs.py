@@ -3,6 +3,8 @@
 A ``FocalFuseError`` (bad input, its message written for the user) or a cancellation is an
 ordinary outcome shown as a notification, not an exception: raised in a worker it would reach
 napari's error handler and open a traceback. Unexpected exceptions still propagate (bugs).
+Slices that could not be aligned are not warned about here: the widget shows
+``FusionResult.warnings`` itself, one notification (a sentence) each.
 """
 
 from __future__ import annotations
@@ -31,11 +33,15 @@ class FuseJob:
         progress: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> Outcome:
+        import warnings
+
         from ..core.errors import Cancelled, FocalFuseError
-        from ..core.fusion import fuse
+        from ..core.fusion import AlignmentWarning, fuse
 
         try:
-            result = fuse(self.stack, progress=progress, should_stop=should_stop, **self.options)
+            with warnings.catch_warnings():  # nested in the worker's own catch_warnings
+                warnings.simplefilter("ignore", AlignmentWarning)
+                result = fuse(self.stack, progress=progress, should_stop=should_stop, **self.options)
         except Cancelled:
             return Outcome(cancelled=True)
         except FocalFuseError as exc:

@@ -5,6 +5,9 @@ a napari progress bar (activity dock) and a status line. ``run_blocking`` runs t
 the calling thread for scripts and tests. **Preview** fuses only the region on screen (or the
 rectangles of the selected Shapes layer) with the same options, so they can be tuned on a big
 stack in a fraction of a full run's time; its result replaces the previous preview's layers.
+**Align slices** (auto / on / off) and **Keep size** reach fusion's alignment; what it found is
+shown under the status line, slices it could not align as notifications, and cropped results
+are placed on the stack where they belong.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from magicgui.widgets import (
     SpinBox,
 )
 
+from ..aligned import aligned_dask, aligned_name, result_offset, show_aligned_stack
 from ..jobs import FuseJob, Outcome
 from ..layers import show_result, z_step_of
 from ..legend import legend_html
@@ -63,6 +67,25 @@ class FuseWidget(Container):
             tooltip="Sharpness measured on down-sampled slices: faster, nearly as good at 1/2.",
         )
         self.device = ComboBox(label="Device", choices=available_devices(), value="auto")
+        self.align = ComboBox(
+            label="Align slices",
+            choices=[("Auto (when slices moved)", "auto"), ("On", "on"), ("Off", "off")],
+            value="auto",
+            tooltip="Correct focus breathing and stage drift before fusing. Auto aligns only "
+            "when some slice clearly moved; aligned results are cropped to the region every "
+            "slice covers.",
+        )
+        self.keep_size = CheckBox(
+            text="Keep size (no crop after aligning)",
+            value=False,
+            tooltip="Keep the stack's size; borders not every slice saw are filled from the "
+            "nearest pixels.",
+        )
+        self.add_aligned = CheckBox(
+            text="Add aligned stack as a layer",
+            value=False,
+            tooltip="A hidden '<stack> aligned' layer: the slices as fused, warped when shown.",
+        )
         self.z_step = FloatSpinBox(
             label="Z-step (µm)", value=0.0, min=0.0, max=1e6, step=0.1,
             tooltip="0 = the z-step the file recorded (read by this plugin), or the layer's z "
@@ -76,11 +99,14 @@ class FuseWidget(Container):
         self.run_button = PushButton(text="Fuse")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
+        self.alignment_info = Label(value="")
         self.legend = Label(value="")
         self.extend([
             self.stack, self.method, self.weights, self.weights_file, self.window,
             self.consistency, self.soften, self.feature_scale, self.device, self.z_step,
-            self.preview_button, self.run_button, self.cancel_button, self.status, self.legend,
+            self.align, self.keep_size, self.add_aligned,
+            self.preview_button, self.run_button, self.cancel_button, self.status,
+            self.alignment_info, self.legend,
         ])
         self.method.changed.connect(self._sync_visibility)
         self.weights.changed.connect(self._sync_visibility)
@@ -117,6 +143,7 @@ class FuseWidget(Container):
         None (and a notification) when something is missing."""
         from napari.utils.notifications import show_error
 
+        from ...core.align_report import align_mode
         from ...core.errors import FocalFuseError
         from ...core.fusion import auto_scale
 
@@ -146,6 +173,8 @@ class FuseWidget(Container):
             "scale": scale,
             "device": self.device.value,
             "z_step": z_step_of(layer, self.z_step.value),
+            "align": align_mode(self.align.value),
+            "keep_size": bool(self.keep_size.value),
         }
         data = layer.data if region is None else region.crop(layer.data)
         return FuseJob(data, options), layer, region
@@ -182,7 +211,7 @@ class FuseWidget(Container):
             should_stop=self._stop.is_set,
             _start_thread=False,
         )
-        worker.returned.connect(lambda outcome: self._on_done(outcome, layer, region))
+        worker.returned.connect(lambda outcome: self._on_done(outcome, layer, region, job))
         worker.finished.connect(self._on_finished)
         self.worker = worker
         self._set_running(True)
@@ -198,7 +227,7 @@ class FuseWidget(Container):
         job, layer, region = captured
         self._stop.clear()
         outcome = job.run(should_stop=self._stop.is_set)
-        self._on_done(outcome, layer, region)
+        self._on_done(outcome, layer, region, job)
         return outcome
 
     def cancel(self) -> None:
@@ -220,7 +249,9 @@ class FuseWidget(Container):
         if not self._closed:
             self.status.value = f"Fusing: {done}/{total}"
 
-    def _on_done(self, outcome: Outcome, layer: Any, region: Any = None) -> None:
+    def _on_done(
+        self, outcome: Outcome, layer: Any, region: Any = None, job: FuseJob | None = None
+    ) -> None:
         from napari.utils.notifications import show_error, show_info
 
         if self._closed:
@@ -235,8 +266,10 @@ class FuseWidget(Container):
             result = outcome.value
             n = int(layer.data.shape[0])
             names = preview_names(layer.name) if region else None
-            offset = region.offset if region else (0, 0)
+            offset = result_offset(region.offset if region else (0, 0), result.alignment)
             self.layers = show_result(self._viewer, layer, result, n, names, offset)
+            if job is not None:
+                self._show_alignment(result, layer, region, job, offset)
             used = len(np.unique(result.mask))
             where = f" of {region.describe()}" if region else ""
             z = f"z-step {result.z_step:g} µm" if result.z_step else "z-step unknown: no height map"
@@ -244,6 +277,26 @@ class FuseWidget(Container):
                 f"Done ({result.method}{where}): the map uses {used} of {n} slices; {z}."
             )
             self.legend.value = legend_html(n, result.z_step)
+
+    def _show_alignment(
+        self, result: Any, layer: Any, region: Any, job: FuseJob, offset: tuple[int, int]
+    ) -> None:
+        """What alignment found in the label, each slice it could not align as a notification,
+        and, when asked for, the aligned slices as a layer."""
+        from napari.utils.notifications import show_warning
+
+        from ...core.align_report import describe_alignment
+
+        mode = job.options.get("align", "auto")
+        self.alignment_info.value = describe_alignment(
+            result.alignment, mode, tuple(job.stack.shape[1:])
+        )
+        for warning in result.warnings:
+            show_warning(warning)
+        if self.add_aligned.value:
+            name = aligned_name(layer.name, preview=region is not None)
+            data = aligned_dask(job.stack, result.alignment)
+            self.layers["aligned"] = show_aligned_stack(self._viewer, layer, data, name, offset)
 
     def _on_finished(self) -> None:
         if self._pbar is not None:
