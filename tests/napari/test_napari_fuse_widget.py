@@ -303,6 +303,7 @@ def test_align_choice_reaches_fusion_and_results_sit_on_the_stack(make_napari_vi
     (times the layer scale) so it overlays the stack; the same layers are updated. Keep size:
     the whole frame again. The label says what alignment found."""
     import napari_focalfuse as ff
+    from napari_focalfuse._napari.aligned import result_offset
 
     viewer = make_napari_viewer()
     stack = viewer.add_image(moving_u8, rgb=True, name="moving", scale=(2.0, 0.5, 0.5),
@@ -332,6 +333,7 @@ def test_align_choice_reaches_fusion_and_results_sit_on_the_stack(make_napari_vi
         np.testing.assert_allclose(layer.data_to_world((0, 0)), stack.data_to_world((0, y0, x0))[1:])
     assert widget.alignment_info.value.startswith("Aligned: largest shift ")
     assert f"cropped to {w}x{h} px" in widget.alignment_info.value
+    assert result_offset((5, 7), result.alignment) == (5 + y0, 7 + x0)  # a preview's crop too
 
     aligned = viewer.layers["moving aligned"]
     assert aligned.data.shape == (len(moving_u8), h, w, 3) and not aligned.visible
