@@ -7,7 +7,7 @@ reduced grey slices with OpenCV's ECC (enhanced correlation coefficient, Evangel
 2008): an area-based, sub-pixel method that is invariant to brightness and contrast changes and
 copes with the different blur of neighbouring slices. OpenCV was chosen over scikit-image because
 scikit-image registers translations only (phase correlation) and has no ECC or similar
-gradient-based estimator of scale and rotation; ECC is what focus-stack and OpenFocus use too.
+gradient-based estimator of scale and rotation; ECC is what focus-stack uses too.
 
 Slices are matched neighbour to neighbour (a far slice is never matched directly against a very
 differently blurred one) from coarse to fine over an image pyramid, and the pairwise transforms
@@ -186,12 +186,13 @@ def _textured(image: np.ndarray) -> bool:
 
 def match_pair(
     fixed: np.ndarray, moving: np.ndarray, model: str = "similarity"
-) -> tuple[np.ndarray, float] | None:
-    """Transform (2x3) mapping ``fixed`` pixel coordinates onto ``moving``, and its ECC score.
+) -> tuple[np.ndarray, float, bool] | None:
+    """Transform (2x3) mapping ``fixed`` pixel coordinates onto ``moving``, its ECC score, and
+    whether it was found on the slices' detail.
 
     Their detail is matched first (see :func:`_detail`); where the two share too little of it
-    (one slice far out of focus) the whole images are. None when neither converges to a
-    convincing match (no texture, another scene).
+    (one slice far out of focus) the whole images are, which is less exact. None when neither
+    converges to a convincing match (no texture, another scene).
     """
     if not (_textured(fixed) and _textured(moving)):
         return None
@@ -199,11 +200,12 @@ def match_pair(
     found = _ecc(
         [_detail(a) for a in fixed_levels], [_detail(b) for b in moving_levels], model
     )  # fmt: skip
-    if found is None or found[1] < DETAIL_CORRELATION:
-        found = _ecc(fixed_levels, moving_levels, model)
-        if found is None or found[1] < MIN_CORRELATION:
-            return None
-    return found
+    if found is not None and found[1] >= DETAIL_CORRELATION:
+        return (*found, True)
+    found = _ecc(fixed_levels, moving_levels, model)
+    if found is None or found[1] < MIN_CORRELATION:
+        return None
+    return (*found, False)
 
 
 def _ecc(fixed_levels: list[np.ndarray], moving_levels: list[np.ndarray], model: str):
@@ -300,8 +302,8 @@ def estimate_alignment(
 
     ``read_grey(z)`` gives slice z as a float grey image in [0, 1] of
     ``alignment_size(shape, max_side)`` (it is shrunk to it otherwise); slices are read once, in
-    order. Each slice is matched against the one before it or, failing that, the last one that
-    matched; the pairwise transforms are chained to the reference. Slices no chain reaches and
+    order. Each slice is matched against the one before it (see :func:`_best_link` for when
+    another is taken); the pairwise transforms are chained to the reference. Slices no chain reaches and
     implausible estimates keep the identity and are listed in ``Alignment.warnings``.
     """
     from .errors import FocalFuseError
@@ -315,6 +317,7 @@ def estimate_alignment(
     failed: dict[int, str] = {}
     blank: set[int] = set()
     previous = anchor = None  # (z, small): the slice before, and the last one that matched
+    sharpest = None  # (z, small, detail): the most detailed slice that matched so far
     size = alignment_size(shape, max_side)
     fx, fy = shape[1] / size[1], shape[0] / size[0]
     for z in range(n):
@@ -323,21 +326,17 @@ def estimate_alignment(
             failed[z] = "it has no texture to register (blank or flat)"
             blank.add(z)
         else:
-            # the neighbour first; if that fails (it may be the odd one out), the last good one
-            candidates = [previous] if previous is not None else []
-            if anchor is not None and (previous is None or anchor[0] != previous[0]):
-                candidates.append(anchor)
-            for g, other in candidates:
-                found = match_pair(other, small, model)
-                if found is not None:
-                    links.append((g, z, _rescale(found[0], fx, fy)))
-                    anchor = (z, small)
-                    break
-            else:
-                if candidates:
-                    failed[z] = f"it does not match slice {candidates[-1][0]} (no texture, or another scene)"
-            if anchor is None:
+            link = _best_link(small, previous, anchor, sharpest, model)
+            if link is not None:
+                links.append((link[0], z, _rescale(link[1], fx, fy)))
+            elif previous is not None:
+                partner = anchor if anchor is not None else previous
+                failed[z] = f"it does not match slice {partner[0]} (no texture, or another scene)"
+            if link is not None or anchor is None:
                 anchor = (z, small)
+                detail = float(np.std(_detail(small)))
+                if sharpest is None or detail > sharpest[2]:
+                    sharpest = (z, small, detail)
             previous = (z, small)
         if on_slice is not None:
             on_slice(z)
@@ -363,6 +362,31 @@ def estimate_alignment(
     if not keep_size:
         alignment.crop = common_region(matrices, shape)
     return alignment
+
+
+def _best_link(small, previous, anchor, sharpest, model: str) -> tuple[int, np.ndarray] | None:
+    """(earlier slice, transform onto ``small``): the link to chain a new slice by.
+
+    The neighbour first. If the two share too little detail to be matched on it (the stack
+    passes through a slice far out of focus), the most detailed slice so far is tried too: a
+    chain of whole-image matches through blurred slices drifts (30 px on pseudoscorpion, whose
+    focus goes down and comes back), a match on shared detail does not. If the neighbour does
+    not match at all (it may be the odd one out), the last slice that matched is tried.
+    """
+    found = match_pair(previous[1], small, model) if previous is not None else None
+    if found is not None and found[2]:
+        return previous[0], found[0]
+    if sharpest is not None and (previous is None or sharpest[0] != previous[0]):
+        sharp = match_pair(sharpest[1], small, model)
+        if sharp is not None and sharp[2]:
+            return sharpest[0], sharp[0]
+    if found is not None:
+        return previous[0], found[0]
+    if anchor is not None and previous is not None and anchor[0] != previous[0]:
+        found = match_pair(anchor[1], small, model)
+        if found is not None:
+            return anchor[0], found[0]
+    return None
 
 
 def _chain(reference: int, links: list[tuple[int, int, np.ndarray]]) -> dict[int, np.ndarray]:
