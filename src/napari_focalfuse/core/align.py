@@ -28,12 +28,12 @@ MODELS = ("similarity", "affine", "translation")
 ALIGN_MAX_SIDE = 512  # long side (px) of the slices the transforms are estimated on
 # "auto" aligns only when some slice's centre moved more than SHIFT_THRESHOLD px or a corner
 # more than CORNER_THRESHOLD px. Below that, what looks like motion is mostly defocus: a blurred
-# near object spreads over its background and looks slightly bigger, so still slices read as
-# moved by up to 0.6 px (centre) and 1.5 px (corners) on our renders of still scenes, and
-# warping them by such an estimate costs more than it mends (aligning paid off from ~0.7 px of
-# true drift). See docs/benchmarks.md.
-SHIFT_THRESHOLD = 0.75
-CORNER_THRESHOLD = 2.0
+# near object spreads over its background and looks slightly bigger, so slices of still
+# rendered scenes read as moved by up to 1.3 px (centre) and 2.8 px (corners: a 0.5 % scale),
+# and warping a still stack by such an estimate costs more than it mends. True drift below the
+# thresholds is left to ``align=True``. See docs/alignment.md.
+SHIFT_THRESHOLD = 1.5
+CORNER_THRESHOLD = 3.0
 MIN_SIDE = 32  # px: smaller slices hold too little to estimate a transform from
 MIN_CORRELATION = 0.5  # ECC coefficient below which two slices are not one scene
 DETAIL_CORRELATION = 0.6  # below it, too little detail is shared: match whole images instead

@@ -159,8 +159,8 @@ def fuse(
     or a :class:`~napari_focalfuse.core.training.TunedModel`. ``scale`` down-samples slices
     before measuring activity ("auto" keeps ~0.15 MP per slice, so big frames stay fast).
     ``align``: "auto" estimates each slice's shift, scale and rotation against the middle slice
-    and aligns only where some slice clearly moved (its centre by more than 0.75 px or a corner
-    by more than 2 px: less is what defocus alone mimics), so a still stack is fused exactly as
+    and aligns only where some slice clearly moved (its centre by more than 1.5 px or a corner
+    by more than 3 px: less is what defocus alone mimics), so a still stack is fused exactly as
     with ``align=False``; True always aligns; ``align_model`` "similarity" (default), "affine"
     or "translation". Aligned output is cropped to the region every slice covers, unless
     ``keep_size``. ``FusionResult.alignment`` holds the transforms, ``warnings`` the slices
