@@ -98,6 +98,7 @@ def render_thin_stack(
     optics: Optics = Optics(),
     seed: int = 0,
     oversample: int = 4,
+    pad: int = 32,
 ) -> ThinStack:
     """Render ``n_slices`` brightfield slices ``z_step`` µm apart of the thin object ``obj``.
 
@@ -106,10 +107,12 @@ def render_thin_stack(
     across the frame. Each pixel's slice is interpolated between intensities rendered
     ``oversample`` times per slice step (locally the specimen is flat). ``brightness`` scales
     the empty background's intensity (fringes reach above it), ``noise`` is Gaussian sensor
-    noise in units of the full scale [0, 1].
+    noise in units of the full scale [0, 1]. The object is mirrored by ``pad`` px on every side
+    while propagating, so the FFT's wrap-around does not bring fringes in from the other edge.
     """
     obj = np.asarray(obj, np.float64)
     h, w = obj.shape
+    crop = (slice(pad, pad + h), slice(pad, pad + w))
     yy = (np.arange(h)[:, None] - (h - 1) / 2) / max(h - 1, 1)
     xx = (np.arange(w)[None, :] - (w - 1) / 2) / max(w - 1, 1)
     focus = focus_index + tilt[0] * yy + tilt[1] * xx  # slice units
@@ -117,9 +120,9 @@ def render_thin_stack(
     lo = np.floor((0 - focus.max()) * oversample) / oversample
     hi = np.ceil((n_slices - 1 - focus.min()) * oversample) / oversample
     grid = np.arange(lo, hi + 0.5 / oversample, 1.0 / oversample)
-    t = transmittance(obj, absorption, phase)
-    planes = intensities(t, grid * z_step, optics) * brightness
-    truth = (intensities(t, np.zeros(1), optics)[0] * brightness).astype(np.float32)
+    t = transmittance(np.pad(obj, pad, mode="reflect"), absorption, phase)
+    planes = intensities(t, grid * z_step, optics)[(slice(None), *crop)] * brightness
+    truth = (intensities(t, np.zeros(1), optics)[0][crop] * brightness).astype(np.float32)
 
     rng = np.random.default_rng(seed)
     slices = np.empty((n_slices, h, w), np.float32)

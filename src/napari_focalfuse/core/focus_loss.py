@@ -1,0 +1,81 @@
+"""A self-supervised training signal tied to focus: *defocus ranking*.
+
+Reconstruction alone teaches the encoder to describe images, not to tell focus: an untrained
+encoder ranks slices as well as the shipped one. Here the encoder's own feature activity (the
+spatial frequency fusion uses, windowed like the decision) must rank every patch above the
+same patch defocused again, by a margin, in log units. The re-defocus is drawn at random:
+
+* **incoherent**: a Gaussian PSF (what a thick, self-luminous or reflective scene does);
+* **coherent**: the patch taken as a thin transmittance (its grey values as absorption and
+  phase) and propagated by a random defocus with the angular spectrum, under a few tilted
+  illumination waves (what a brightfield microscope does to a thin specimen: fringes).
+
+The degraded patch gets the same mean and standard deviation as the original (coherent ones
+sometimes more contrast), so the encoder cannot rank by contrast: fringes are often *more*
+contrasty than the focused specimen, which is why per-pixel contrast measures fail on them.
+No labels: any slice of the user's own stack serves as the "sharper" side, because
+defocusing it further always moves it away from focus.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DECISION_RADIUS = 5  # windowed like fusion's fine window (activity.box_mean)
+MARGIN = 0.5  # log-activity margin the sharper patch must win by
+
+
+def _gaussian(tile: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.gaussian_filter(tile, sigma, mode="reflect")
+
+
+def _coherent(tile: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    from .thin_specimen import Optics, intensities, transmittance
+
+    lo, hi = float(tile.min()), float(tile.max())
+    obj = (tile - lo) / max(hi - lo, 1e-6)
+    if rng.random() < 0.5:
+        obj = 1.0 - obj
+    phase = rng.uniform(0.5, 2.5) * (1 if rng.random() < 0.5 else -1)
+    t = transmittance(np.pad(obj, 8, mode="reflect"), rng.uniform(0.0, 0.3), phase)
+    optics = Optics(condenser_na=rng.uniform(0.05, 0.3), rings=1)
+    d = rng.uniform(2.0, 20.0) * (1 if rng.random() < 0.5 else -1)
+    return intensities(t, np.array([d]), optics)[0][8:-8, 8:-8]
+
+
+def redefocus(tile: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``tile`` (H, W) in [0, 1] defocused by a random PSF or coherent propagation, same mean and
+    standard deviation (coherent: up to 1.6x the deviation)."""
+    coherent = rng.random() < 0.5
+    out = _coherent(tile, rng) if coherent else _gaussian(tile, rng.uniform(1.0, 4.0))
+    gain = rng.uniform(1.0, 1.6) if coherent else 1.0
+    std_in, std_out = float(tile.std()), float(out.std())
+    out = (out - out.mean()) * (gain * std_in / max(std_out, 1e-6)) + tile.mean()
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def windowed_log_activity(encoder, x):
+    """log of the encoder's feature spatial frequency, box-averaged like fusion's decision."""
+    import torch
+
+    from .activity import box_mean, spatial_frequency
+
+    sf = spatial_frequency(encoder(x))
+    return torch.log(box_mean(sf, DECISION_RADIUS) + 1e-6)
+
+
+def ranking_loss(encoder, sharp, blurred, margin: float = MARGIN):
+    """Hinge on log-activity: ``sharp`` must beat ``blurred`` by ``margin`` in every window that
+    the defocus changed (windows weighted by how much it changed them; flat ones count little)."""
+    import torch
+
+    from .activity import box_mean
+
+    both = windowed_log_activity(encoder, torch.cat([sharp, blurred]))
+    a, b = both.chunk(2)
+    weight = box_mean((sharp - blurred).square(), DECISION_RADIUS)
+    weight = weight / weight.mean().clamp_min(1e-12)
+    crop = (..., slice(4, -4), slice(4, -4))  # the encoder's padded borders are not evidence
+    return (weight[crop] * torch.relu(margin - (a - b)[crop])).mean()
