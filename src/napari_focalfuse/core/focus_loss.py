@@ -10,7 +10,7 @@ same patch defocused again, by a margin, in log units. The re-defocus is drawn a
   phase) and propagated by a random defocus with the angular spectrum, under a few tilted
   illumination waves (what a brightfield microscope does to a thin specimen: fringes).
 
-The degraded patch gets the same mean and standard deviation as the original (coherent ones
+The degraded patch gets the same mean, standard deviation and sensor noise as the original (coherent ones
 sometimes more contrast), so the encoder cannot rank by contrast: fringes are often *more*
 contrasty than the focused specimen, which is why per-pixel contrast measures fail on them.
 No labels: any slice of the user's own stack serves as the "sharper" side, because
@@ -31,29 +31,56 @@ def _gaussian(tile: np.ndarray, sigma: float) -> np.ndarray:
     return ndimage.gaussian_filter(tile, sigma, mode="reflect")
 
 
-def _coherent(tile: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _noise_like(tile: np.ndarray, images: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """``images`` with Gaussian noise added up to ``tile``'s sensor noise (defocus and rendering
+    smooth noise away: without it "noisy" would mean "sharp")."""
+    from .blending import noise_sigma
+
+    target = noise_sigma(tile) ** 2
+    out = []
+    for img in images:
+        missing = target - noise_sigma(img) ** 2
+        if missing > 0:
+            img = img + rng.normal(0.0, np.sqrt(missing), img.shape)
+        out.append(np.clip(img, 0.0, 1.0).astype(np.float32))
+    return out
+
+
+def incoherent_pair(tile: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(tile, tile blurred by a Gaussian PSF of random width), same mean and deviation: the
+    blur cannot be undone, so the tile is always the sharper one."""
+    blurred = _gaussian(tile, rng.uniform(1.0, 4.0))
+    blurred = (blurred - blurred.mean()) * (tile.std() / max(float(blurred.std()), 1e-6)) + tile.mean()
+    return tuple(_noise_like(tile, [tile, blurred], rng))  # type: ignore[return-value]
+
+
+def coherent_pair(tile: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The tile's grey values taken as a thin specimen (absorption and phase), imaged in focus
+    and at a random defocus in brightfield (angular spectrum, partial coherence).
+
+    Both sides are rendered the same way, so only focus tells them apart; the in-focus side is
+    the specimen's plane by construction (defocusing a real slice could bring it *into* focus,
+    so a real slice is never used as the sharp side here).
+    """
     from .thin_specimen import Optics, intensities, transmittance
 
     lo, hi = float(tile.min()), float(tile.max())
     obj = (tile - lo) / max(hi - lo, 1e-6)
     if rng.random() < 0.5:
         obj = 1.0 - obj
-    phase = rng.uniform(0.5, 2.5) * (1 if rng.random() < 0.5 else -1)
-    t = transmittance(np.pad(obj, 8, mode="reflect"), rng.uniform(0.0, 0.3), phase)
+    phase = rng.uniform(0.3, 2.0) * (1 if rng.random() < 0.5 else -1)
+    t = transmittance(np.pad(obj, 8, mode="reflect"), rng.uniform(0.1, 0.4), phase)
     optics = Optics(condenser_na=rng.uniform(0.05, 0.3), rings=1)
     d = rng.uniform(2.0, 20.0) * (1 if rng.random() < 0.5 else -1)
-    return intensities(t, np.array([d]), optics)[0][8:-8, 8:-8]
+    sharp, blurred = intensities(t, np.array([0.0, d]), optics)[:, 8:-8, 8:-8]
+    gain = tile.mean() / max(float(sharp.mean()), 1e-6)
+    return tuple(_noise_like(tile, [sharp * gain, blurred * gain], rng))  # type: ignore[return-value]
 
 
-def redefocus(tile: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``tile`` (H, W) in [0, 1] defocused by a random PSF or coherent propagation, same mean and
-    standard deviation (coherent: up to 1.6x the deviation)."""
-    coherent = rng.random() < 0.5
-    out = _coherent(tile, rng) if coherent else _gaussian(tile, rng.uniform(1.0, 4.0))
-    gain = rng.uniform(1.0, 1.6) if coherent else 1.0
-    std_in, std_out = float(tile.std()), float(out.std())
-    out = (out - out.mean()) * (gain * std_in / max(std_out, 1e-6)) + tile.mean()
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+def defocus_pair(tile: np.ndarray, rng: np.random.Generator, coherent_share: float = 0.5):
+    """A (sharper, defocused) pair made from ``tile`` (H, W) in [0, 1]: coherent (thin specimen
+    in brightfield) a ``coherent_share`` of the time, else incoherent."""
+    return coherent_pair(tile, rng) if rng.random() < coherent_share else incoherent_pair(tile, rng)
 
 
 def windowed_log_activity(encoder, x):

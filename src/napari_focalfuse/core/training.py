@@ -96,11 +96,13 @@ class PairSampler(PatchSampler):
         self.blur_rng = np.random.default_rng(seed + 104729)
 
     def pairs(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from .focus_loss import redefocus
+        from .focus_loss import defocus_pair
 
-        sharp = self.batch(n)
-        blurred = np.stack([redefocus(t[0].numpy(), self.blur_rng)[None] for t in sharp])
-        return sharp, torch.from_numpy(blurred)
+        share = float(__import__("os").environ.get("FF_COHERENT", "0.5"))
+        made = [defocus_pair(t[0].numpy(), self.blur_rng, share) for t in self.batch(n)]
+        sharp = np.stack([a[None] for a, _ in made])
+        blurred = np.stack([b[None] for _, b in made])
+        return torch.from_numpy(sharp), torch.from_numpy(blurred)
 
 
 def train(
