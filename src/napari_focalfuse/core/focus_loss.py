@@ -23,6 +23,7 @@ import numpy as np
 
 DECISION_RADIUS = 5  # windowed like fusion's fine window (activity.box_mean)
 MARGIN = 0.5  # log-activity margin the sharper patch must win by
+SOFTEN = (0.5, 2.5)  # px: Gaussian smoothing of a tile before it becomes a thin specimen
 
 
 def _gaussian(tile: np.ndarray, sigma: float) -> np.ndarray:
@@ -64,8 +65,10 @@ def coherent_pair(tile: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
     """
     from .thin_specimen import Optics, intensities, transmittance
 
-    lo, hi = float(tile.min()), float(tile.max())
-    obj = (tile - lo) / max(hi - lo, 1e-6)
+    # a thin specimen in focus is smooth at the pupil's resolution; a slice's edges may be fringes
+    soft = _gaussian(tile, rng.uniform(*SOFTEN))
+    lo, hi = float(soft.min()), float(soft.max())
+    obj = (soft - lo) / max(hi - lo, 1e-6)
     if rng.random() < 0.5:
         obj = 1.0 - obj
     phase = rng.uniform(0.3, 2.0) * (1 if rng.random() < 0.5 else -1)
