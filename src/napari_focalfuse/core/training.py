@@ -217,3 +217,14 @@ def finetune(
         device=device,
     )
     return train(resolve_model(weights), images, config, progress, should_stop)
+
+
+def decision_change(stack, before: WeightsLike, after: WeightsLike, device: str = "auto") -> float:
+    """Share of pixels whose decision-map slice differs between two weights on ``stack``.
+
+    Tells a user whether fine-tuning changed anything that matters (the map), not just the loss.
+    """
+    from .fusion import fuse
+
+    maps = [fuse(stack, weights=w, align=False, device=device).mask for w in (before, after)]
+    return float(np.mean(maps[0] != maps[1]))
