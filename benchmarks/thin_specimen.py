@@ -101,6 +101,8 @@ def methods(stack: np.ndarray, args) -> dict:
         "untrained (seed 0)": (ff.fuse(stack, weights="random", align=False), None),
         "shipped": (ff.fuse(stack, align=False), None),
     }
+    if args.pretrained:  # scripts/train_focus_weights.py: generic pictures, not this stack
+        out["focus-trained weights"] = (ff.fuse(stack, weights=args.pretrained, align=False), None)
     tunings = {
         "tuned, reconstruction": dict(focus_weight=0.0),
         f"tuned, + focus (w={args.focus_weight:g})": dict(focus_weight=args.focus_weight),
@@ -169,10 +171,11 @@ def write_doc(rows: list[dict], args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--focus-weight", type=float, default=2.0)
+    parser.add_argument("--focus-weight", type=float, default=5.0)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--pretrained", help="also score this weights file (scripts/train_focus_weights.py)")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks_learning.md")
     args = parser.parse_args()
 

@@ -38,6 +38,7 @@ class TrainConfig:
     lr: float = 1e-4
     lam: float = 1.0  # weight of the SSIM term
     focus_weight: float = 0.0  # weight of the defocus-ranking term (focus_loss.py); 0: the paper's loss
+    brightfield_share: float = 0.5  # share of the ranking pairs that are thin specimens in brightfield
     seed: int = 0
     device: str = "auto"
 
@@ -91,15 +92,15 @@ class PairSampler(PatchSampler):
     Its own random stream: the reconstruction patches are the same with or without it.
     """
 
-    def __init__(self, images: Sequence[np.ndarray], patch: int, seed: int):
+    def __init__(self, images: Sequence[np.ndarray], patch: int, seed: int, brightfield_share: float = 0.5):
         super().__init__(images, patch, seed + 7919)
         self.blur_rng = np.random.default_rng(seed + 104729)
+        self.share = brightfield_share
 
     def pairs(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         from .focus_loss import defocus_pair
 
-        share = float(__import__("os").environ.get("FF_COHERENT", "0.5"))
-        made = [defocus_pair(t[0].numpy(), self.blur_rng, share) for t in self.batch(n)]
+        made = [defocus_pair(t[0].numpy(), self.blur_rng, self.share) for t in self.batch(n)]
         sharp = np.stack([a[None] for a, _ in made])
         blurred = np.stack([b[None] for _, b in made])
         return torch.from_numpy(sharp), torch.from_numpy(blurred)
@@ -121,7 +122,9 @@ def train(
     device = pick_device(config.device)
     model = copy.deepcopy(model).to(device).train()
     sampler = PatchSampler(images, config.patch_size, config.seed)
-    pairs = PairSampler(images, config.patch_size, config.seed) if config.focus_weight > 0 else None
+    pairs = None
+    if config.focus_weight > 0:
+        pairs = PairSampler(images, config.patch_size, config.seed, config.brightfield_share)
     steps = config.steps_per_epoch or default_steps(images, config)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
 
