@@ -2,19 +2,19 @@
 
 Reconstruction alone teaches the encoder to describe images, not to tell focus: an untrained
 encoder ranks slices as well as the shipped one. Here the encoder's own feature activity (the
-spatial frequency fusion uses, windowed like the decision) must rank every patch above the
-same patch defocused again, by a margin, in log units. The re-defocus is drawn at random:
+spatial frequency fusion uses, windowed like the decision) must rank the sharper side of a
+pair above the defocused side, by a margin in log units, in every window the defocus changed.
+Pairs are made from training patches (the user's own slices when fine-tuning), no labels:
 
-* **incoherent**: a Gaussian PSF (what a thick, self-luminous or reflective scene does);
-* **coherent**: the patch taken as a thin transmittance (its grey values as absorption and
-  phase) and propagated by a random defocus with the angular spectrum, under a few tilted
-  illumination waves (what a brightfield microscope does to a thin specimen: fringes).
+* **incoherent**: the patch and the patch blurred by a Gaussian PSF of random width, at the
+  same mean and contrast (blur cannot be undone, so the patch is always the sharper side);
+* **brightfield**: the patch, smoothed, taken as a thin specimen (grey values as absorption and
+  phase) and imaged in focus and at a random defocus (angular spectrum, partial coherence):
+  the fringes of the defocused side are often *more* contrasty than the focused specimen,
+  which is what fools contrast measures on smears and monolayers.
 
-The degraded patch gets the same mean, standard deviation and sensor noise as the original (coherent ones
-sometimes more contrast), so the encoder cannot rank by contrast: fringes are often *more*
-contrasty than the focused specimen, which is why per-pixel contrast measures fail on them.
-No labels: any slice of the user's own stack serves as the "sharper" side, because
-defocusing it further always moves it away from focus.
+Both sides carry the patch's sensor noise, or the encoder would learn "noisy means sharp".
+The decision is still made by the encoder's features alone; this only trains them.
 """
 
 from __future__ import annotations
