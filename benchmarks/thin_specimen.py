@@ -10,7 +10,8 @@ the fused image's MAE against the noiseless in-focus image. Two ordinary rendere
     python benchmarks/thin_specimen.py                 # ~15 min on 1 core
     python benchmarks/thin_specimen.py --quick         # 2 stacks
 
-Writes benchmarks/out/thin_specimen.json and the tables of docs/benchmarks_learning.md.
+Writes benchmarks/out/thin_specimen/<stack>.json and the tables of docs/benchmarks_learning.md
+(from every stack measured so far).
 """
 
 from __future__ import annotations
@@ -171,6 +172,7 @@ def write_doc(rows: list[dict], args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--cases", help="comma-separated case names (default: all); run subsets in parallel")
     parser.add_argument("--focus-weight", type=float, default=5.0)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=60)
@@ -182,14 +184,16 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    rows = []
+    wanted = QUICK if args.quick else (args.cases.split(",") if args.cases else [c.name for c in CASES])
+    folder = OUT / "thin_specimen"
+    folder.mkdir(parents=True, exist_ok=True)
     for case in CASES:
-        if not args.quick or case.name in QUICK:
-            rows += evaluate(case, args)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "thin_specimen.json").write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1))
-    if not args.no_doc:
-        write_doc(rows, args)
+        if case.name in wanted:
+            rows = evaluate(case, args)
+            (folder / f"{case.name}.json").write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1))
+    if not args.no_doc:  # every case measured so far, in the order of CASES
+        found = {p.stem: json.loads(p.read_text())["rows"] for p in folder.glob("*.json")}
+        write_doc([r for c in CASES for r in found.get(c.name, [])], args)
 
 
 if __name__ == "__main__":
