@@ -7,7 +7,9 @@ decision map within ±1 slice of the true focus (whole frame, and near the speci
 the fused image's MAE against the noiseless in-focus image. Two ordinary rendered stacks
 (thin-lens, held-out motorcycle crops) check that focus training does not hurt them.
 
-    python benchmarks/thin_specimen.py                 # ~15 min on 1 core
+    python scripts/train_focus_weights.py -o benchmarks/out/focus.pt   # optional, ~11 min
+    python benchmarks/thin_specimen.py                 # ~50 min on 1 core
+    python benchmarks/thin_specimen.py --add-pretrained benchmarks/out/focus.pt
     python benchmarks/thin_specimen.py --quick         # 2 stacks
 
 Writes benchmarks/out/thin_specimen/<stack>.json and the tables of docs/benchmarks_learning.md
@@ -170,7 +172,10 @@ def write_doc(rows: list[dict], args) -> None:
     epochs = [r["seconds_per_epoch"] for r in rows if r["seconds_per_epoch"]]
     block = "\n\n".join([
         BEGIN,
-        f"Settings: `{' '.join(sys.argv[1:]) or '(defaults)'}` — fine-tuning {args.epochs} epochs × "
+        "Made by `python benchmarks/thin_specimen.py` (defaults: `--epochs 4 --steps 60 --focus-weight 5 "
+        "--lr 3e-3`; run in two halves with `--cases`) and `python benchmarks/thin_specimen.py "
+        "--add-pretrained benchmarks/out/focus.pt`; fine-tuning "
+        f"{args.epochs} epochs × "
         f"{args.steps} steps of 8 patches of 64 px, lr {args.lr:g}; "
         f"{min(epochs):.1f}–{max(epochs):.1f} s per epoch on one CPU thread.",
         "**Share of the decision map within ±1 slice of the true focus** (whole frame):",
@@ -191,7 +196,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--cases", help="comma-separated case names (default: all); run subsets in parallel")
     parser.add_argument("--focus-weight", type=float, default=5.0)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--pretrained", help="also score this weights file (scripts/train_focus_weights.py)")
