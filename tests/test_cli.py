@@ -245,10 +245,13 @@ def test_train_writes_loadable_weights(tmp_path, capsys, rendered_u8, file_state
         "random",
         "--device",
         "cpu",
+        "--focus-weight",
+        "0.5",
     ]
     rc, _, err = cli(capsys, *args)
     assert rc == 0, err
     assert "loss per epoch" in err
+    assert re.search(r"decision map: \d+\.\d% of pixels now come from another slice than with the starting", err)
     load_weights(out)
     before = file_state(out)
     rc, _, err = cli(capsys, *args)

@@ -40,6 +40,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
 def _add_threads_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads",
@@ -295,6 +302,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--weights", metavar="W.pt", help="weights to start from (default: the shipped model)"
+    )
+    t.add_argument(
+        "--focus-weight",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="W",
+        help="add the defocus-ranking loss with this weight (default 0: reconstruction only, "
+        "the paper's loss); the network learns to rank each patch above itself defocused",
     )
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     _add_input_options(t)

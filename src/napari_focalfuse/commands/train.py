@@ -25,7 +25,7 @@ def _train(args: argparse.Namespace) -> int:
     stack, meta = read_stack(stack_source(args.inputs), channel=args.channel, time=args.time)
     report_inputs(meta, int(stack.shape[0]))
 
-    from ..core.training import finetune
+    from ..core.training import decision_change, finetune
 
     progress = TrainBar(args.epochs, args.quiet)
     try:
@@ -38,6 +38,7 @@ def _train(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             steps_per_epoch=args.steps,
             seed=args.seed,
+            focus_weight=args.focus_weight,
             device=args.device,
             progress=progress,
         )
@@ -46,4 +47,7 @@ def _train(args: argparse.Namespace) -> int:
     tuned.save(out, overwrite=args.overwrite)
     losses = ", ".join(f"{v:.4f}" for v in tuned.losses)
     print(f"fine-tuned on {meta['name']}: loss per epoch {losses} -> {out}", file=sys.stderr)
+    changed = decision_change(stack, args.weights, tuned, device=args.device)
+    start = "the starting weights" if args.weights else "the shipped weights"
+    print(f"decision map: {changed:.1%} of pixels now come from another slice than with {start}", file=sys.stderr)
     return 0

@@ -37,6 +37,8 @@ class TrainConfig:
     patch_size: int = 64
     lr: float = 1e-4
     lam: float = 1.0  # weight of the SSIM term
+    focus_weight: float = 0.0  # weight of the defocus-ranking term (focus_loss.py); 0: the paper's loss
+    brightfield_share: float = 0.5  # share of the ranking pairs that are thin specimens in brightfield
     seed: int = 0
     device: str = "auto"
 
@@ -84,6 +86,26 @@ class PatchSampler:
         return torch.from_numpy(out)
 
 
+class PairSampler(PatchSampler):
+    """Patches and the same patches defocused again (focus_loss.redefocus), for the ranking term.
+
+    Its own random stream: the reconstruction patches are the same with or without it.
+    """
+
+    def __init__(self, images: Sequence[np.ndarray], patch: int, seed: int, brightfield_share: float = 0.5):
+        super().__init__(images, patch, seed + 7919)
+        self.blur_rng = np.random.default_rng(seed + 104729)
+        self.share = brightfield_share
+
+    def pairs(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        from .focus_loss import defocus_pair
+
+        made = [defocus_pair(t[0].numpy(), self.blur_rng, self.share) for t in self.batch(n)]
+        sharp = np.stack([a[None] for a, _ in made])
+        blurred = np.stack([b[None] for _, b in made])
+        return torch.from_numpy(sharp), torch.from_numpy(blurred)
+
+
 def train(
     model: FocalAutoencoder,
     images: Sequence[np.ndarray],
@@ -100,6 +122,9 @@ def train(
     device = pick_device(config.device)
     model = copy.deepcopy(model).to(device).train()
     sampler = PatchSampler(images, config.patch_size, config.seed)
+    pairs = None
+    if config.focus_weight > 0:
+        pairs = PairSampler(images, config.patch_size, config.seed, config.brightfield_share)
     steps = config.steps_per_epoch or default_steps(images, config)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
 
@@ -114,6 +139,11 @@ def train(
                     raise Cancelled
                 batch = sampler.batch(config.batch_size).to(device)
                 loss = reconstruction_loss(model(batch), batch, config.lam)
+                if pairs is not None:
+                    from .focus_loss import ranking_loss
+
+                    sharp, blurred = (t.to(device) for t in pairs.pairs(config.batch_size))
+                    loss = loss + config.focus_weight * ranking_loss(model.encoder, sharp, blurred)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
@@ -152,6 +182,7 @@ def finetune(
     *,
     lr: float = 1e-4,
     lam: float = 1.0,
+    focus_weight: float = 0.0,
     patch_size: int = 64,
     batch_size: int = 8,
     steps_per_epoch: int | None = None,
@@ -163,6 +194,10 @@ def finetune(
     """Fine-tune the autoencoder on ``stack`` itself (no labels), starting from ``weights``.
 
     ``stack`` is (Z, Y, X) or (Z, Y, X, C) like for :func:`napari_focalfuse.fuse`.
+    ``focus_weight`` > 0 adds the defocus-ranking term (focus_loss.py) to the paper's
+    reconstruction loss: the encoder's activity must rank each patch of the stack above the same
+    patch defocused again, which teaches it focus rather than appearance (thin specimens in
+    brightfield, whose fringes fool contrast measures).
     """
     from .stack import as_stack
 
@@ -171,6 +206,8 @@ def finetune(
     images = [scaler(np.asarray(stack[z])) for z in range(stack.shape[0])]
     if epochs < 1:
         raise FocalFuseError("epochs must be at least 1.")
+    if not (focus_weight >= 0 and math.isfinite(focus_weight)):
+        raise FocalFuseError("focus_weight must be a finite number >= 0.")
     config = TrainConfig(
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
@@ -178,7 +215,19 @@ def finetune(
         patch_size=patch_size,
         lr=lr,
         lam=lam,
+        focus_weight=focus_weight,
         seed=seed,
         device=device,
     )
     return train(resolve_model(weights), images, config, progress, should_stop)
+
+
+def decision_change(stack, before: WeightsLike, after: WeightsLike, device: str = "auto") -> float:
+    """Share of pixels whose decision-map slice differs between two weights on ``stack``.
+
+    Tells a user whether fine-tuning changed anything that matters (the map), not just the loss.
+    """
+    from .fusion import fuse
+
+    maps = [fuse(stack, weights=w, align=False, device=device).mask for w in (before, after)]
+    return float(np.mean(maps[0] != maps[1]))
