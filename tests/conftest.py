@@ -10,6 +10,18 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
+@pytest.fixture
+def ctrl_c_enabled():
+    """Python's own Ctrl-C handler for the test. A process started in the background by a
+    non-interactive shell inherits SIGINT ignored, and then Python raises no KeyboardInterrupt:
+    tests of interrupt handling must not depend on how the test run was started."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``<repo>/../shared/data`` (real stacks); tests needing it skip when it is absent."""

@@ -438,7 +438,7 @@ def test_every_output_or_none_when_interrupted_while_writing(tmp_path, capsys, m
 
 
 def test_ctrl_c_during_the_renames_is_held_until_all_outputs_are_in_place(
-    tmp_path, capsys, monkeypatch, rendered_u8
+    tmp_path, capsys, monkeypatch, rendered_u8, ctrl_c_enabled
 ):
     import os
     import signal

@@ -112,6 +112,7 @@ _TRAIN_THEN_CTRL_C = textwrap.dedent(
     from napari_focalfuse.cli import main
 
     step = progress.TrainBar.__call__
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
 
     def ctrl_c_at_step_3(self, epoch, i, steps, loss):  # a real SIGINT, at a known moment
         step(self, epoch, i, steps, loss)

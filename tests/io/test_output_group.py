@@ -94,7 +94,7 @@ def test_a_failed_rename_says_exactly_what_was_written(tmp_path, monkeypatch):
     assert _names(tmp_path) == ["a.tif"]  # no temporary left either
 
 
-def test_sigint_during_renames_is_delivered_after_the_last(tmp_path, monkeypatch):
+def test_sigint_during_renames_is_delivered_after_the_last(tmp_path, monkeypatch, ctrl_c_enabled):
     real = os.replace
 
     def replace_then_interrupt(a, b):
