@@ -48,6 +48,7 @@ class FocusDecision:
         from .activity import box_mean
 
         fine = box_mean(activity[None, None], self.fine_r)
+        self.last_fine = fine[0, 0]  # for a height between slices (surface.ZPeak)
         first = self.fine_best is None
         better = None if first else fine[0, 0] > self.fine_best
         self.fine_best = _keep(fine[0, 0], self.fine_best, better)

@@ -58,11 +58,24 @@ class FusionResult:
     z_unit: str = "slice"
     alignment: Alignment | None = None  # None: the slices were used as they are
     warnings: list[str] = field(default_factory=list)
+    # where along z the focus measure peaks, in slices (between them too), and how clearly
+    surface: np.ndarray | None = None  # (Y, X) float32
+    confidence: np.ndarray | None = None  # (Y, X) float32 in [0, 1]: ~0 where no slice is sharp
 
     @property
     def height(self) -> np.ndarray:
         """Height map: slice index times the z-step (in slices when the z-step is unknown)."""
         return self.mask.astype(np.float32) * np.float32(self.z_step or 1.0)
+
+    def surface_height(self, min_confidence: float = 0.0) -> np.ndarray | None:
+        """Sub-slice height (``surface`` times the z-step), NaN where ``confidence`` is below
+        ``min_confidence`` (flat background: unknown, not a random height)."""
+        if self.surface is None:
+            return None
+        height = self.surface * np.float32(self.z_step or 1.0)
+        if min_confidence > 0:
+            height = np.where(self.confidence >= min_confidence, height, np.float32(np.nan))
+        return height
 
     @property
     def transforms(self) -> np.ndarray:
@@ -239,11 +252,12 @@ def fuse(
             fused = _to_dtype(fused, np.dtype(stack.dtype))
         else:
             fused, mask = _pick(read, n, index, out_shape, steps.step)
+        surface, confidence = (_full_size(m, out_shape) for m in measured.peak.result())
     for note in notes:
         warnings.warn(note, AlignmentWarning, stacklevel=2)
     return FusionResult(
         fused=fused, mask=mask, method=method, z_step=z_step, z_unit=z_unit if z_step else "slice",
-        alignment=alignment, warnings=list(notes),
+        alignment=alignment, warnings=list(notes), surface=surface, confidence=confidence,
     )  # fmt: skip
 
 
@@ -285,6 +299,7 @@ def _align(
 @dataclass
 class _Measured:
     decision: Any  # FocusDecision
+    peak: Any  # surface.ZPeak: where along z the measure peaks
     sigma: float  # sensor noise, from the least noisy (least textured) slice
 
 
@@ -310,7 +325,10 @@ def _measure(
     from .blending import noise_sigma
     from .decision import FocusDecision
 
+    from .surface import ZPeak
+
     decision = FocusDecision(scale, fine_radius=window, regularise=regularise)
+    peak = ZPeak()
     sigma = np.inf
     for z in range(n):
         values = read(z)
@@ -323,9 +341,19 @@ def _measure(
         if coverage is not None:  # extrapolated borders of a slice must not win
             activity = activity * _reduced_coverage(coverage, z, activity.shape, dev)
         decision.add(z, activity, half)
+        peak.add(z, decision.last_fine)
         sigma = min(sigma, noise_sigma(scaler(_central(values))))
         on_slice(z)
-    return _Measured(decision, sigma)
+    return _Measured(decision, peak, sigma)
+
+
+def _full_size(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A map at the activity resolution, bilinearly up-sampled to the output ``shape``."""
+    import cv2
+
+    if image.shape == tuple(shape):
+        return image
+    return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def _central(values: np.ndarray, pixels: int = 1 << 20) -> np.ndarray:
