@@ -90,10 +90,12 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
 
 def _add_geometry_options(p: argparse.ArgumentParser) -> None:
     """--align-model and --keep-size, shared by ``fuse`` and ``align``."""
+    from .core.align import MODELS
+
     p.add_argument(
         "--align-model",
         default="similarity",
-        choices=("similarity", "affine", "translation"),
+        choices=MODELS,
         help="motion the slices may have: similarity = shift, scale and rotation (default, "
         "focus breathing and drift), affine = also shear, translation = shift only",
     )
@@ -107,10 +109,12 @@ def _add_geometry_options(p: argparse.ArgumentParser) -> None:
 
 def _add_align_options(p: argparse.ArgumentParser) -> None:
     """--align, --align-model, --keep-size and --aligned-stack of ``fuse``."""
+    from .core.align_report import ALIGN_CHOICES
+
     p.add_argument(
         "--align",
         default="auto",
-        choices=("auto", "on", "off"),
+        choices=ALIGN_CHOICES,
         help="align the slices before fusing: auto (default) aligns only when some slice "
         "clearly moved (focus breathing, stage drift), on always aligns, off never does",
     )

@@ -35,13 +35,13 @@ def aligned_stack_target(aligned_stack: str | bool | None, output: str) -> str |
     return str(aligned_stack)
 
 
-def report_alignment(result, mode: bool | str, slice_shape: tuple[int, ...], prefix: str = "") -> None:
+def report_alignment(alignment, warnings: list[str], mode: bool | str, slice_shape: tuple[int, ...]) -> None:
     """What alignment found, and each slice it could not align, one line each on stderr."""
     from ..core.align_report import describe_alignment
 
-    print(f"{prefix}{describe_alignment(result.alignment, mode, slice_shape)}", file=sys.stderr)
-    for warning in result.warnings:
-        print(f"napari-focalfuse: warning: {prefix}{warning}", file=sys.stderr)
+    print(describe_alignment(alignment, mode, slice_shape), file=sys.stderr)
+    for warning in warnings:
+        print(f"napari-focalfuse: warning: {warning}", file=sys.stderr)
 
 
 def run_fuse(args: argparse.Namespace) -> int:
@@ -111,7 +111,7 @@ def _fuse(args: argparse.Namespace) -> int:
             )
     finally:
         progress.close()
-    report_alignment(result, mode, tuple(stack.shape[1:]))
+    report_alignment(result.alignment, result.warnings, mode, tuple(stack.shape[1:]))
 
     # all outputs appear together at the end, or (error, Ctrl-C) none of them
     physical = {"z_step": z_step, "pixel_size": meta["pixel_size"]}

@@ -21,11 +21,11 @@ def bar(total: int | None, desc: str, unit: str, quiet: bool) -> Any:
 
 
 class FuseBar:
-    """``progress(done, total)`` for fuse: the total comes with fuse's first call, ``(0, total)``,
-    before any slice is read, and stays fixed (a step reads one slice; blending reads each twice)."""
+    """``progress(done, total)`` for fuse (and align_stack): the total comes with the first
+    call, ``(0, total)``, before any slice is read, and stays fixed (a step reads one slice)."""
 
-    def __init__(self, desc: str, quiet: bool):
-        self.bar = bar(None, desc, "step", quiet)
+    def __init__(self, desc: str, quiet: bool, unit: str = "step"):
+        self.bar = bar(None, desc, unit, quiet)
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar.total is None:

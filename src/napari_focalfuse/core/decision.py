@@ -122,7 +122,7 @@ def verify_consistency(mask: np.ndarray, median: int = 5, min_area: float = 0.00
 
 
 def upsample_weight(weight: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A weight map at the decision resolution, bilinearly up-sampled to ``shape``."""
+    """A map at the decision resolution (weights, surface), bilinearly up-sampled to ``shape``."""
     import cv2
 
     if weight.shape == tuple(shape):

@@ -31,7 +31,6 @@ from .slices import DEFAULT_BUDGET, SliceSource
 from .stack import as_stack
 
 METHODS = ("deep", "laplacian")
-ALIGN_MODES = ("auto", True, False)
 
 # progress(done, total): (0, total) first, then after every step (one slice read by one stage);
 # total never changes
@@ -98,7 +97,7 @@ def _check_options(method: str, window: int, scale: int, align: Any) -> None:
         raise FocalFuseError(f"Unknown method '{method}'; use one of {', '.join(METHODS)}.")
     if window < 0 or scale < 1:
         raise FocalFuseError("window must be >= 0 and scale >= 1.")
-    if not any(align is mode for mode in ALIGN_MODES) and align != "auto":
+    if not (align is True or align is False or align == "auto"):
         raise FocalFuseError(f"align must be 'auto', True or False, not {align!r}.")
 
 
@@ -252,7 +251,9 @@ def fuse(
             fused = _to_dtype(fused, np.dtype(stack.dtype))
         else:
             fused, mask = _pick(read, n, index, out_shape, steps.step)
-        surface, confidence = (_full_size(m, out_shape) for m in measured.peak.result())
+        from .decision import upsample_weight
+
+        surface, confidence = (upsample_weight(m, out_shape) for m in measured.peak.result())
     for note in notes:
         warnings.warn(note, AlignmentWarning, stacklevel=2)
     return FusionResult(
@@ -324,7 +325,6 @@ def _measure(
     from .align import shrink
     from .blending import noise_sigma
     from .decision import FocusDecision
-
     from .surface import ZPeak
 
     decision = FocusDecision(scale, fine_radius=window, regularise=regularise)
@@ -345,15 +345,6 @@ def _measure(
         sigma = min(sigma, noise_sigma(scaler(_central(values))))
         on_slice(z)
     return _Measured(decision, peak, sigma)
-
-
-def _full_size(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A map at the activity resolution, bilinearly up-sampled to the output ``shape``."""
-    import cv2
-
-    if image.shape == tuple(shape):
-        return image
-    return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def _central(values: np.ndarray, pixels: int = 1 << 20) -> np.ndarray:
