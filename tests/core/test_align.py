@@ -82,6 +82,16 @@ def test_auto_leaves_a_still_stack_untouched():
     assert forced.alignment is not None and not forced.alignment.moved
 
 
+def test_unaligned_result_has_one_transform_per_slice_even_if_the_map_skips_some():
+    image = motorcycle(150, 200, 128, 192)
+    depth = np.tile(np.linspace(0, 1, 192, dtype=np.float32), (128, 1))
+    stack = render_focal_stack(image, depth, n_slices=4, max_blur=4.0).stack
+    stack = np.concatenate([stack, np.full_like(stack[:1], 0.5)])  # a flat slice: never sharpest
+    res = ff.fuse(stack, align=False, method="laplacian")
+    assert res.mask.max() < 4
+    assert res.transforms.shape == (5, 2, 3)
+
+
 def test_auto_aligns_a_moving_stack_and_beats_fusing_it_unaligned():
     image = motorcycle(150, 200, 256, 384)
     depth = np.tile(np.linspace(0, 1, 384, dtype=np.float32), (256, 1))

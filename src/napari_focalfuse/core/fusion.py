@@ -60,6 +60,7 @@ class FusionResult:
     # where along z the focus measure peaks, in slices (between them too), and how clearly
     surface: np.ndarray | None = None  # (Y, X) float32
     confidence: np.ndarray | None = None  # (Y, X) float32 in [0, 1]: ~0 where no slice is sharp
+    n_slices: int | None = None  # of the stack (the map need not name every slice)
 
     @property
     def height(self) -> np.ndarray:
@@ -80,7 +81,7 @@ class FusionResult:
     def transforms(self) -> np.ndarray:
         """(Z, 2, 3): maps a reference-slice pixel (x, y) to slice z (identity if not aligned)."""
         if self.alignment is None:
-            n = int(self.mask.max()) + 1
+            n = self.n_slices if self.n_slices is not None else int(self.mask.max()) + 1
             return np.tile(np.eye(2, 3), (n, 1, 1))
         return self.alignment.matrices
 
@@ -259,6 +260,7 @@ def fuse(
     return FusionResult(
         fused=fused, mask=mask, method=method, z_step=z_step, z_unit=z_unit if z_step else "slice",
         alignment=alignment, warnings=list(notes), surface=surface, confidence=confidence,
+        n_slices=n,
     )  # fmt: skip
 
 
