@@ -226,7 +226,7 @@ def test_batch_passes_time_channel_and_z_step_to_every_stack(tmp_path, capsys):
         assert tf.shaped_metadata[0]["z_step"] == pytest.approx(0.5)
     assert "4 slices of a.ome.tif" == items[0].read
     missing = fuse_many([src / "a.ome.tif"], tmp_path / "none", method="laplacian")
-    assert not missing[0].ok and "choose a time point" in missing[0].error
+    assert not missing[0].ok and "choose a channel" in missing[0].error  # a time-lapse
 
 
 def test_batch_threads_share_the_cores(three_stacks, tmp_path, monkeypatch):
@@ -272,3 +272,34 @@ def test_cli_batch_fuses_a_folder_of_stacks_and_reports_failures(three_stacks, t
         assert tifffile.imread(out / f"{name}_fused.tif").dtype == dtype
         assert tifffile.imread(out / f"{name}_mask.tif").max() < N
     assert not (out / "broken_fused.tif").exists()
+
+
+def test_batch_fuses_every_time_point_of_each_time_lapse(tmp_path, capsys):
+    """Two TZYX files: each becomes <name>_fused.tif and <name>_mask.tif T-stacks, frame t as
+    the single run with --time t makes it; --aligned-stack fails that stack with a sentence."""
+    from napari_focalfuse.cli import main
+
+    from .timelapse_data import rendered_timelapse
+
+    src = tmp_path / "movies"
+    src.mkdir()
+    movies = {"a": rendered_timelapse(), "b": rendered_timelapse()[::-1]}
+    for name, movie in movies.items():
+        tifffile.imwrite(src / f"{name}.tif", movie, imagej=True, metadata={"axes": "TZYX"})
+    common = ["--method", "laplacian", "-q"]
+    assert main(["fuse", "--batch", str(src), "-o", str(tmp_path / "out"), *common]) == 0
+    err = capsys.readouterr().err
+    assert "a.tif: 3 time points x 4 slices of a.tif" in err and "fused 2 of 2 stacks" in err
+    for name in movies:
+        with tifffile.TiffFile(tmp_path / "out" / f"{name}_fused.tif") as tf:
+            assert tf.series[0].axes == "TYX" and tf.series[0].shape == (3, 64, 64)
+        fused = tifffile.imread(tmp_path / "out" / f"{name}_fused.tif")
+        mask = tifffile.imread(tmp_path / "out" / f"{name}_mask.tif")
+        one = tmp_path / f"{name}1.tif"
+        assert main(["fuse", str(src / f"{name}.tif"), "--time", "1", "-o", str(one),
+                     "--mask", str(tmp_path / f"{name}1_mask.tif"), *common]) == 0  # fmt: skip
+        np.testing.assert_array_equal(fused[1], tifffile.imread(one))
+        np.testing.assert_array_equal(mask[1], tifffile.imread(tmp_path / f"{name}1_mask.tif"))
+    items = fuse_many([src / "a.tif"], tmp_path / "aligned", method="laplacian", aligned_stacks=True)
+    assert not items[0].ok and "--aligned-stack writes one focal stack" in items[0].error
+    assert list((tmp_path / "aligned").iterdir()) == []

@@ -611,3 +611,149 @@ def test_batch_passes_the_align_options_to_every_stack(tmp_path, capsys, moving_
     rc, _, err = cli(capsys, "fuse", "--batch", moving_tif.parent, "-o", tmp_path / "o",
                      "--aligned-stack", tmp_path / "a.tif")  # fmt: skip
     assert_clean_error(rc, err, r"With --batch give --aligned-stack without a path")
+
+
+# ------------------------------------------------------------------ surface mesh (issue 11)
+
+
+@pytest.fixture
+def metric_tif(tmp_path, rendered_u8):
+    """The rendered ramp (5 x 96 x 128 RGB) as an OME-TIFF with a 2.5 µm z-step, 0.5 µm pixels."""
+    path = tmp_path / "stacks" / "ramp.ome.tif"
+    path.parent.mkdir()
+    tifffile.imwrite(path, rendered_u8, ome=True, photometric="rgb", metadata={
+        "axes": "ZYXS", "PhysicalSizeZ": 2.5, "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5})  # fmt: skip
+    return path
+
+
+def test_mesh_is_the_surface_in_micrometres(tmp_path, capsys, rendered_u8, metric_tif):
+    import trimesh
+
+    import napari_focalfuse as ff
+
+    out, mesh = tmp_path / "f.tif", tmp_path / "surface.ply"
+    rc, _, err = cli(capsys, "fuse", metric_tif, "-o", out, "--mesh", mesh, "--method",
+                     "laplacian", "-q")  # fmt: skip
+    assert rc == 0, err
+    back = trimesh.load(mesh, process=False)
+    # the API's mesh of the same fusion, and the truth: a ramp through all 5 slices along x
+    expected = ff.result_mesh(ff.fuse(rendered_u8, "laplacian", z_step=2.5), (0.5, 0.5))
+    assert len(back.vertices) == len(expected.vertices) > 0.9 * 96 * 128
+    x, y, z = back.vertices.T
+    assert np.ptp(x) == pytest.approx(127 * 0.5) and np.ptp(y) == pytest.approx(95 * 0.5)
+    assert -1.25 <= z.min() and z.max() <= 4 * 2.5 + 1.25 and np.corrcoef(x, z)[0, 1] > 0.9
+    np.testing.assert_array_equal(back.visual.vertex_colors[:, :3], expected.colours)
+
+    rc, _, err = cli(capsys, "fuse", metric_tif, "-o", tmp_path / "g.tif", "--mesh", "--mesh-step",
+                     "4", "--method", "laplacian", "-q")  # fmt: skip
+    assert rc == 0, err
+    coarse = trimesh.load(tmp_path / "g_mesh.ply", process=False)  # bare --mesh: <OUT>_mesh.ply
+    assert 0.9 * 24 * 32 < len(coarse.vertices) <= 24 * 32
+
+
+def test_mesh_needs_a_z_step_and_a_mesh_suffix(tmp_path, capsys, rendered_u8):
+    src = tmp_path / "s.tif"
+    tifffile.imwrite(src, rendered_u8, photometric="rgb")
+    rc, _, err = cli(capsys, "fuse", src, "-o", tmp_path / "f.tif", "--mesh", tmp_path / "m.ply")
+    assert_clean_error(rc, err, r"s has no z-step in its metadata; pass --z-step to write a mesh")
+    rc, _, err = cli(capsys, "fuse", src, "-o", tmp_path / "f.tif", "--mesh", tmp_path / "m.stl")
+    assert_clean_error(rc, err, r"mesh m\.stl must end in \.ply or \.obj")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.tif"]
+    rc, _, err = cli(capsys, "fuse", src, "-o", tmp_path / "f.tif", "--mesh", tmp_path / "m.obj",
+                     "--z-step", "2", "--method", "laplacian", "-q")  # fmt: skip
+    assert rc == 0, err
+    assert "s has no pixel size; the mesh's x and y are in pixels, its heights in µm" in err
+    assert (tmp_path / "m.obj").read_text().count("\nv ") > 0.9 * 96 * 128
+
+
+def test_batch_writes_a_mesh_per_stack(tmp_path, capsys, rendered_u8, metric_tif):
+    import trimesh
+
+    tifffile.imwrite(metric_tif.parent / "flat.tif", rendered_u8, photometric="rgb")  # no z-step
+    out = tmp_path / "out"
+    rc, _, err = cli(capsys, "fuse", "--batch", metric_tif.parent, "-o", out, "--mesh",
+                     "--method", "laplacian", "-q")  # fmt: skip
+    assert rc == 2 and "flat has no z-step in its metadata; pass --z-step to write a mesh" in err
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["ramp_fused.tif", "ramp_mask.tif", "ramp_mesh.ply"]
+    assert len(trimesh.load(out / "ramp_mesh.ply", process=False).vertices) > 0.9 * 96 * 128
+    rc, _, err = cli(capsys, "fuse", "--batch", metric_tif.parent, "-o", out, "--mesh",
+                     tmp_path / "m.ply")  # fmt: skip
+    assert_clean_error(rc, err, r"With --batch give --mesh without a path")
+
+
+# ------------------------------------------------------------------ one map, every channel (issue 11)
+
+
+@pytest.fixture
+def czyx_tif(tmp_path, rendered_u16):
+    """A two-channel uint16 ImageJ hyperstack (ZCYX, 2 µm z-step): channel 0 the rendered ramp
+    (grey), channel 1 per-slice noise, whose own decision would be random."""
+    structure = rendered_u16.mean(-1).round().astype(np.uint16)
+    noise = np.random.default_rng(7).integers(0, 65535, structure.shape, dtype=np.uint16)
+    path = tmp_path / "stacks" / "cells.tif"
+    path.parent.mkdir()
+    tifffile.imwrite(path, np.stack([structure, noise], axis=1), imagej=True,
+                     metadata={"axes": "ZCYX", "spacing": 2.0, "unit": "um"})  # fmt: skip
+    return path
+
+
+def test_decide_on_fuses_every_channel_by_one_channels_map(tmp_path, capsys, czyx_tif):
+    import napari_focalfuse as ff
+
+    out, mask_out, height_out = tmp_path / "f.tif", tmp_path / "m.tif", tmp_path / "h.tif"
+    rc, _, err = cli(capsys, "fuse", czyx_tif, "-o", out, "--decide-on", "0", "--mask", mask_out,
+                     "--height", height_out, "--method", "laplacian", "-q")  # fmt: skip
+    assert rc == 0, err
+    stack = np.moveaxis(tifffile.imread(czyx_tif), 1, -1)  # (Z, Y, X, 2)
+    with tifffile.TiffFile(out) as tf:  # channels-first ImageJ hyperstack: Fiji's channels
+        assert tf.is_imagej and tf.series[0].axes == "CYX"
+        fused = tf.asarray()
+    mask = tifffile.imread(mask_out).astype(int)
+    assert fused.dtype == np.uint16 and fused.shape == (2, *stack.shape[1:3])
+    picked = np.take_along_axis(stack, mask[None, ..., None], axis=0)[0]
+    np.testing.assert_array_equal(np.moveaxis(fused, 0, -1), picked)  # every pixel exact
+    own = ff.fuse(stack[..., 0], "laplacian")
+    np.testing.assert_array_equal(mask, own.mask)  # channel 0's map, not the noise's
+    assert np.mean(mask != ff.fuse(stack[..., 1], "laplacian").mask) > 0.5
+    np.testing.assert_allclose(tifffile.imread(height_out), mask * 2.0)
+
+
+def test_decide_on_errors_are_one_line_and_write_nothing(tmp_path, capsys, czyx_tif, rendered_u8):
+    out = tmp_path / "f.tif"
+    cases = [
+        (["--decide-on", "2"], r"cells\.tif has 2 channels \(0-1\); --decide-on 2 is out of range"),
+        (["--decide-on", "1", "--channel", "0"], r"--decide-on .*; drop --channel"),
+        (["--decide-on", "0", "--aligned-stack"], r"--aligned-stack cannot be written with --decide-on"),
+    ]
+    for extra, pattern in cases:
+        rc, _, err = cli(capsys, "fuse", czyx_tif, "-o", out, *extra)
+        assert_clean_error(rc, err, pattern)
+    rc, _, err = cli(capsys, "fuse", czyx_tif, "-o", tmp_path / "f.png", "--decide-on", "0")
+    assert_clean_error(rc, err, r"multi-channel TIFF; name the output \.tif")
+    grey = tmp_path / "grey.tif"
+    tifffile.imwrite(grey, rendered_u8[..., 0], photometric="minisblack")
+    rc, _, err = cli(capsys, "fuse", grey, "-o", out, "--decide-on", "0")
+    assert_clean_error(rc, err, r"grey\.tif has a single channel; --decide-on needs a multi-channel")
+    rc, _, err = cli(capsys, "fuse", czyx_tif, "-o", out)  # without it, as before
+    assert_clean_error(rc, err, r"cells\.tif has axes ZCYX; choose a channel")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grey.tif", "stacks"]
+
+
+def test_batch_decides_on_one_channel_per_stack(tmp_path, capsys, czyx_tif):
+    import shutil
+
+    shutil.copy(czyx_tif, czyx_tif.parent / "more.tif")
+    out = tmp_path / "out"
+    rc, _, err = cli(capsys, "fuse", "--batch", czyx_tif.parent, "-o", out, "--decide-on", "0",
+                     "--method", "laplacian", "-q")  # fmt: skip
+    assert rc == 0, err
+    stack = np.moveaxis(tifffile.imread(czyx_tif), 1, -1)
+    for name in ("cells", "more"):
+        fused = tifffile.imread(out / f"{name}_fused.tif")
+        mask = tifffile.imread(out / f"{name}_mask.tif").astype(int)
+        picked = np.take_along_axis(stack, mask[None, ..., None], axis=0)[0]
+        np.testing.assert_array_equal(np.moveaxis(fused, 0, -1), picked)
+    rc, _, err = cli(capsys, "fuse", "--batch", czyx_tif.parent, "-o", out, "--decide-on", "5",
+                     "--overwrite", "-q")  # fmt: skip
+    assert rc == 2 and err.count("decide_on=5 is out of range") == 2

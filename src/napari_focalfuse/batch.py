@@ -51,6 +51,7 @@ class BatchItem:
     read: str = ""  # what was read, e.g. "7 slices: 1.jpg, 2.jpg, …"
     warnings: list[str] = field(default_factory=list)  # e.g. a slice given twice
     aligned_path: str | None = None  # the aligned stack, when asked for
+    mesh_path: str | None = None  # the surface mesh, when asked for
     alignment: str = ""  # what alignment found, one sentence (core.align_report)
 
 
@@ -198,8 +199,11 @@ def memory_workers(
     for spec in specs:
         if spec.problem:
             continue
+        options = dict(read_options or {})
+        if _is_timelapse(spec, read_options):  # fused one time point at a time
+            options["time"] = 0
         try:
-            stack, _ = read_stack(_source(spec), **(read_options or {}))
+            stack, _ = read_stack(_source(spec), **options)
         except Exception:  # noqa: BLE001, S112 - the task itself reports it
             continue
         need = max(need, fusion_bytes(tuple(stack.shape), stack.dtype, method, factor))
@@ -227,6 +231,15 @@ def _source(spec: StackSpec) -> str | list[str]:
     return list(spec.source) if isinstance(spec.source, tuple) else spec.source
 
 
+def _is_timelapse(spec: StackSpec, read_options: dict[str, Any] | None) -> bool:
+    """A time-lapse file with no time point chosen: fused at every time point (header only)."""
+    from .io.timelapse import time_points
+
+    return (read_options or {}).get("time") is None and not spec.problem and bool(
+        time_points(_source(spec))
+    )
+
+
 def fuse_one(
     spec: StackSpec,
     fused_path: str,
@@ -238,15 +251,27 @@ def fuse_one(
     read_options: dict[str, Any] | None = None,
     fuse_kwargs: dict[str, Any] | None = None,
     aligned_path: str | None = None,
+    mesh_path: str | None = None,
+    mesh_step: int | None = None,
 ) -> BatchItem:
     """Read, fuse and write one stack (all files or none); failures become ``item.error``.
 
     ``read_options`` (channel, time) go to :func:`read_stack`; a ``z_step`` in ``fuse_kwargs``
     overrides the file's. ``cores``: CPU threads shared by all ``concurrent`` tasks.
     ``aligned_path``: also write the slices as fused (aligned, cropped) as a multi-page TIFF.
+    ``mesh_path``: also write the surface mesh (.ply/.obj; needs a z-step), ``mesh_step`` px
+    per vertex (None: core.mesh.default_step).
+    A time-lapse file (no ``time`` chosen) is fused at every time point into T-stacks.
     """
+    if _is_timelapse(spec, read_options):
+        from .timelapse_files import fuse_timelapse_item
+
+        task = {k: v for k, v in locals().items() if k not in ("spec", "fused_path", "mask_path")}
+        return fuse_timelapse_item(spec, fused_path, mask_path, **task)
     start = perf_counter()
-    item = BatchItem(spec.label, fused_path, mask_path, ok=False, aligned_path=aligned_path)
+    item = BatchItem(
+        spec.label, fused_path, mask_path, ok=False, aligned_path=aligned_path, mesh_path=mesh_path
+    )
     stack = None
     try:
         from .core.errors import FocalFuseError
@@ -264,9 +289,9 @@ def fuse_one(
         from .core.fusion import fuse
         from .io.output_group import OutputGroup, check_writable
         from .io.read import read_stack
-        from .io.write import decision_map_writer, stack_writer, tiff_writer
+        from .io.write import channels_writer, decision_map_writer, stack_writer, tiff_writer
 
-        for path in (fused_path, mask_path, aligned_path):  # before the work, not after it
+        for path in (fused_path, mask_path, aligned_path, mesh_path):  # before the work
             if path is not None:
                 check_writable(path, overwrite)
         torch.set_num_threads(_task_threads(concurrent, cores))
@@ -277,6 +302,10 @@ def fuse_one(
         kwargs = dict(fuse_kwargs or {})
         if kwargs.get("z_step") is None:
             kwargs["z_step"] = meta.get("z_step")  # µm, or None
+        if mesh_path is not None and kwargs["z_step"] is None:
+            raise FocalFuseError(
+                f"{meta['name']} has no z-step in its metadata; pass --z-step to write a mesh."
+            )
         with alignment_warnings_silenced():  # reported through item.warnings
             result = fuse(stack, **kwargs)
         item.alignment = describe_alignment(
@@ -285,10 +314,20 @@ def fuse_one(
         item.warnings += result.warnings
         physical = {"z_step": result.z_step, "pixel_size": meta.get("pixel_size")}
         outputs = OutputGroup(overwrite)
-        outputs.add(fused_path, tiff_writer(result.fused, **physical))
+        by_map = kwargs.get("decide_on") is not None  # all channels, from one channel's map
+        writer = channels_writer if by_map else tiff_writer
+        outputs.add(fused_path, writer(result.fused, **physical))
         outputs.add(mask_path, decision_map_writer(result.mask, n, **physical))
         if aligned_path is not None:
             outputs.add(aligned_path, stack_writer(aligned_slices(stack, result.alignment), **physical))
+        if mesh_path is not None:
+            from .core.mesh import result_mesh
+            from .io.mesh import NO_PIXEL_SIZE, mesh_writer
+
+            if meta.get("pixel_size") is None:
+                item.warnings.append(NO_PIXEL_SIZE.format(meta["name"]))
+            mesh = result_mesh(result, meta.get("pixel_size"), step=mesh_step)
+            outputs.add(mesh_path, mesh_writer(mesh_path, mesh))
         outputs.commit()
         item.ok, item.shape = True, tuple(int(k) for k in stack.shape)
     except Exception as exc:  # noqa: BLE001 - one stack's failure must not stop the batch
@@ -358,10 +397,14 @@ def fuse_many(
     time: int | None = None,
     on_done: Callable[[BatchItem], None] | None = None,
     aligned_stacks: bool = False,
+    meshes: bool = False,
+    mesh_step: int | None = None,
     **fuse_kwargs: Any,
 ) -> list[BatchItem]:
     """Fuse every stack in ``inputs`` into ``out_dir/<name>_fused.tif`` and ``<name>_mask.tif``
-    (and ``<name>_aligned.tif``, the slices as fused, with ``aligned_stacks``).
+    (and ``<name>_aligned.tif``, the slices as fused, with ``aligned_stacks``; the surface as
+    ``<name>_mesh.ply`` with ``meshes``, one vertex per ``mesh_step`` px, a stack without a
+    z-step failing).
 
     ``scheduler``: None/"threads" (default), "processes", "synchronous", or a
     ``tcp://host:port`` address of a running dask.distributed scheduler. ``workers``: stacks
@@ -369,9 +412,10 @@ def fuse_many(
     stack would not fit in the free memory that many times); each gets cores // workers torch
     threads. ``threads`` caps the CPU threads of all local tasks together (default: every
     core). ``channel`` and ``time`` pick one channel / time point of every stack, as in
-    :func:`read_stack`. ``on_done(item)`` is called as each stack finishes. ``fuse_kwargs`` go
-    to :func:`napari_focalfuse.fuse` (a ``z_step`` there replaces every file's own).
-    Results keep the order of the stacks.
+    :func:`read_stack`; with ``decide_on`` (in ``fuse_kwargs``) every channel is read and the
+    fused channels are written as one multi-channel TIFF. ``on_done(item)`` is called as each
+    stack finishes. ``fuse_kwargs`` go to :func:`napari_focalfuse.fuse` (a ``z_step`` there
+    replaces every file's own). Results keep the order of the stacks.
     """
     import dask
 
@@ -385,6 +429,7 @@ def fuse_many(
         raise FocalFuseError(f"{out} is a file, not an output folder.")
     paths = [(str(out / f"{s.name}_fused.tif"), str(out / f"{s.name}_mask.tif")) for s in specs]
     aligned = [str(out / f"{s.name}_aligned.tif") if aligned_stacks else None for s in specs]
+    mesh_paths = [str(out / f"{s.name}_mesh.ply") if meshes else None for s in specs]
 
     remote = scheduler is not None and "://" in scheduler
     if not remote and (scheduler or "threads") not in LOCAL_SCHEDULERS:
@@ -394,6 +439,8 @@ def fuse_many(
     if workers is not None and workers < 1:
         raise FocalFuseError(f"workers must be at least 1, got {workers}.")
     read_options = {"channel": channel, "time": time}
+    if fuse_kwargs.get("decide_on") is not None:
+        read_options["all_channels"] = True
     cores = min(threads, cpu_count()) if threads else cpu_count()
     if scheduler == "synchronous":
         n_local = 1
@@ -413,9 +460,9 @@ def fuse_many(
         task(
             spec, f, m, overwrite=overwrite, concurrent=concurrent,
             cores=None if remote else cores, read_options=read_options, fuse_kwargs=fuse_kwargs,
-            aligned_path=a,
+            aligned_path=a, mesh_path=mp, mesh_step=mesh_step,
         )  # fmt: skip
-        for spec, (f, m), a in zip(specs, paths, aligned)
+        for spec, (f, m), a, mp in zip(specs, paths, aligned, mesh_paths)
     ]
     if remote:
         return _run_distributed(tasks, scheduler, specs, paths, on_done)

@@ -172,6 +172,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the height map: slice index x z-step, float32 (needs a z-step)",
     )
     f.add_argument(
+        "--mesh",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="M.ply|M.obj",
+        help="also write the surface as a coloured triangle mesh (PLY or OBJ; needs a z-step): "
+        "heights in µm, x and y in µm from the file's pixel size, else in pixels; pixels where "
+        "no slice is clearly sharp are left out (holes). PATH defaults to <OUT>_mesh.ply; with "
+        "--batch give no PATH: each stack's goes to <name>_mesh.ply in OUT",
+    )
+    f.add_argument(
+        "--mesh-step",
+        type=_positive_int,
+        metavar="N",
+        help="one mesh vertex per N x N pixels, their mean height and colour (default: the "
+        "smallest N that keeps the mesh under a million vertices)",
+    )
+    f.add_argument(
         "--method",
         default="deep",
         choices=("deep", "laplacian"),
@@ -221,13 +239,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="UM",
         help="distance between slices in µm; overrides the z-step in the file's metadata",
     )
+    f.add_argument(
+        "--decide-on",
+        type=_non_negative_int,
+        metavar="C",
+        help="multi-channel files (CZYX, ZCYX; TCZYX with --time): decide which slice is sharp "
+        "on channel C alone (e.g. brightfield) and take every channel from that slice; the "
+        "fused channels are written as one multi-channel TIFF",
+    )
     _add_align_options(f)
     f.add_argument(
         "--batch",
         action="store_true",
         help="fuse many stacks in parallel: each INPUT is a stack (TIFF or folder of slices), a "
         "folder of stacks, or a quoted glob; OUT is a folder receiving <name>_fused.tif and "
-        "<name>_mask.tif (and <name>_aligned.tif with --aligned-stack)",
+        "<name>_mask.tif (and <name>_aligned.tif with --aligned-stack, <name>_mesh.ply with "
+        "--mesh)",
     )
     f.add_argument(
         "--scheduler",

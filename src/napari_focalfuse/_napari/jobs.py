@@ -36,17 +36,26 @@ class FuseJob:
         import warnings
 
         from ..core.errors import Cancelled, FocalFuseError
-        from ..core.fusion import AlignmentWarning, fuse
+        from ..core.fusion import AlignmentWarning
 
         try:
             with warnings.catch_warnings():  # nested in the worker's own catch_warnings
                 warnings.simplefilter("ignore", AlignmentWarning)
-                result = fuse(self.stack, progress=progress, should_stop=should_stop, **self.options)
+                result = self._fuse(progress, should_stop)
         except Cancelled:
             return Outcome(cancelled=True)
         except FocalFuseError as exc:
             return Outcome(error=str(exc))
         return Outcome(value=result)
+
+    def _fuse(
+        self,
+        progress: Callable[[int, int], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> Any:
+        from ..core.fusion import fuse
+
+        return fuse(self.stack, progress=progress, should_stop=should_stop, **self.options)
 
 
 @dataclass

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 def is_stack_layer(layer: Any) -> bool:
-    """An Image layer with a z axis first: (Z, Y, X) grey or (Z, Y, X, C) RGB, not multiscale."""
+    """An Image layer with a z axis first: (Z, Y, X) grey or (Z, Y, X, C) RGB, not multiscale;
+    or a time-lapse of them, (T, Z, Y, X[, C])."""
     from napari.layers import Image
 
     return isinstance(layer, Image) and layer.ndim >= 3 and not layer.multiscale
@@ -43,8 +44,8 @@ def z_step_of(layer: Image, override: float = 0.0) -> float | None:
         return float(recorded)
     units = getattr(layer, "units", None)  # napari >= 0.6
     if units:
-        try:
-            z = float(layer.scale[0]) * units[0]
+        try:  # z is the third axis from the end: (Z, Y, X) or a time-lapse's (T, Z, Y, X)
+            z = float(layer.scale[-3]) * units[-3]
             return float(z.to("micrometer").magnitude)
         except Exception:  # noqa: BLE001 - pixels, or not a length
             return None
@@ -109,18 +110,20 @@ def show_result(
     n_slices: int,
     names: dict[str, str] | None = None,
     offset: tuple[int, int] = (0, 0),
+    place: dict[str, tuple[float, ...]] | None = None,
 ) -> dict[str, Layer]:
     """Add or update '<stack> fused', '<stack> decision map' and, with a z-step, '<stack> height'.
 
     New layers go on top with the fused image uppermost: the decision map and the height map lie
     under it, ready to be shown by hiding the fused image, and the fused image is selected so the
     map's paint tools are not what the layer controls offer. ``offset`` (rows, columns of the
-    stack) places a result computed on a crop; ``names`` replaces the default layer names.
+    stack) places a result computed on a crop; ``names`` replaces the default layer names;
+    ``place`` (scale and translate) replaces the placement on the stack's y and x.
     """
     names = names or result_names(stack_layer.name)
     scale = tuple(float(v) for v in stack_layer.scale[-2:])
     translate = tuple(float(t) + o * s for t, o, s in zip(stack_layer.translate[-2:], offset, scale))
-    place = {"scale": scale, "translate": translate}
+    place = place or {"scale": scale, "translate": translate}
     info = {"source": stack_layer.name, "method": result.method, "z_step": result.z_step}
     rgb = bool(stack_layer.rgb)
     new = [name for name in names.values() if name not in viewer.layers]

@@ -17,17 +17,41 @@ from ..io.formats import images_in, is_image, is_tiff, natural_key
 PathOrPaths = str | os.PathLike | Sequence[str | os.PathLike]
 
 
-def tiff_has_slices(path: Path) -> bool:
-    """True when the TIFF's first series has an axis besides Y, X and colour with several entries."""
+def _header(path: Path) -> tuple[str, tuple[int, ...]] | None:
+    """(axes, shape) of the TIFF's first series, or None when it cannot even be parsed."""
     import tifffile
 
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
-            shape, axes = series.shape, series.axes
-    except Exception:  # not a TIFF we can even parse: leave it to other readers
+            return series.axes, tuple(series.shape)
+    except Exception:  # not a TIFF we can parse: leave it to other readers
+        return None
+
+
+def tiff_has_slices(path: Path) -> bool:
+    """True when the TIFF's first series has an axis besides Y, X and colour with several
+    entries, other than the channels of one multi-channel image (see tiff_channel_image)."""
+    from ..io.channel_image import is_channel_image
+
+    header = _header(path)
+    if header is None or is_channel_image(*header):
         return False
+    axes, shape = header
     return any(n > 1 for n, a in zip(shape, axes) if a not in "YXS")
+
+
+def tiff_channel_image(path: PathOrPaths) -> Path | None:
+    """The path when it is one TIFF holding a single multi-channel image (CYX), else None."""
+    from ..io.channel_image import is_channel_image
+
+    if not isinstance(path, (str, os.PathLike)):
+        return None
+    single = Path(path)
+    if not (single.is_file() and is_tiff(single)):
+        return None
+    header = _header(single)
+    return single if header is not None and is_channel_image(*header) else None
 
 
 def stack_paths(path: PathOrPaths) -> list[Path] | None:

@@ -10,17 +10,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .probe import PathOrPaths, stack_paths
+from .probe import PathOrPaths, stack_paths, tiff_channel_image
 
 LayerData = tuple[Any, dict, str]
 
 
 def get_reader(path: PathOrPaths) -> Callable[[PathOrPaths], list[LayerData]] | None:
-    """npe2 reader command: a reading function for focal stacks, None for anything else."""
+    """npe2 reader command: a reading function for focal stacks and for multi-channel images
+    (as ``fuse --decide-on`` writes them), None for anything else."""
     paths = stack_paths(path)
-    if paths is None:
-        return None
-    return lambda _path: read_focal_stack(paths)
+    if paths is not None:
+        return lambda _path: read_focal_stack(paths)
+    channels = tiff_channel_image(path)
+    if channels is not None:
+        return lambda _path: read_channels(channels)
+    return None
 
 
 def _named(message: str, paths: list[Path]) -> str:
@@ -35,9 +39,15 @@ def read_focal_stack(paths: list[Path]) -> list[LayerData]:
     from ..core.errors import FocalFuseError
     from ..io.read import read_stack
 
+    from ..io.timelapse import time_points
+
     source = paths[0] if len(paths) == 1 else [str(p) for p in paths]
     try:
-        stack, meta = read_stack(source)
+        if time_points(source):  # (T, Z, Y, X[, C]): see timelapse.py
+            from .timelapse import read_timelapse_layers
+
+            return read_timelapse_layers(paths[0])
+        stack, meta = read_stack(source, all_channels=True)
         # touch the first and last slice: a truncated file fails here, not later while drawing
         np.asarray(stack[0]), np.asarray(stack[-1])
     except FocalFuseError as exc:
@@ -46,7 +56,56 @@ def read_focal_stack(paths: list[Path]) -> list[LayerData]:
         raise FocalFuseError(
             _named(f"could not read the stack ({type(exc).__name__}: {exc}).", paths)
         ) from None
+    if meta.get("channels"):
+        return channel_layers(stack, meta)
     return [(stack, layer_kwargs(stack, meta), "image")]
+
+
+def channel_layers(stack: Any, meta: dict) -> list[LayerData]:
+    """A multi-channel stack (Z, Y, X, C) as one (Z, Y, X) layer per channel, "<name> channel c",
+    each with the stack's scale and metadata; napari colours them (magenta, green, ...).
+
+    A memory map is split into views; other stacks go through dask, one slice read when shown.
+    """
+    import numpy as np
+
+    data = stack if isinstance(stack, np.ndarray) else _slice_by_slice(stack)
+    kwargs = layer_kwargs(stack, meta)
+    n = int(stack.shape[-1])
+    kwargs.update(
+        channel_axis=-1,
+        rgb=False,
+        name=[f"{kwargs['name']} channel {c}" for c in range(n)],
+        metadata=[
+            {"focalfuse": {**kwargs["metadata"]["focalfuse"], "axes": "ZYX", "channel": c}}
+            for c in range(n)
+        ],
+    )
+    return [(data, kwargs, "image")]
+
+
+def _slice_by_slice(stack: Any) -> Any:
+    """A dask array reading ``stack[z]`` only when slice z is shown."""
+    import dask
+    import dask.array as da
+
+    read = dask.delayed(stack.__getitem__, pure=False)
+    shape = tuple(int(k) for k in stack.shape[1:])
+    return da.stack([da.from_delayed(read(z), shape, stack.dtype) for z in range(len(stack))])
+
+
+def read_channels(path: Path) -> list[LayerData]:
+    """One image layer per channel (napari's ``channel_axis``), with the file's pixel size."""
+    from ..io.channel_image import read_channel_image
+
+    data, meta = read_channel_image(path)
+    py, px = meta["pixel_size"] or (1.0, 1.0)
+    kwargs = {
+        "channel_axis": 0,
+        "name": [f"{meta['name']} channel {c}" for c in range(len(data))],
+        "scale": (float(py), float(px)),
+    }
+    return [(data, kwargs, "image")]
 
 
 def layer_kwargs(stack: Any, meta: dict) -> dict:

@@ -13,14 +13,21 @@ def run_batch(args: argparse.Namespace) -> int:
     """Fuse every stack; report what each one read and its outcome; exit 2 if any failed."""
     from ..batch import BatchItem, expand_inputs, fuse_many
     from ..core.align_report import align_mode, alignment_warnings_silenced
+    from .channels import check_decide_on
     from .progress import bar
 
+    check_decide_on(args)
     if args.mask or args.height:
         raise FocalFuseError("--batch writes <name>_mask.tif itself; drop --mask/--height.")
     if isinstance(args.aligned_stack, str):
         raise FocalFuseError(
             "With --batch give --aligned-stack without a path: each stack's aligned slices go "
             "to <name>_aligned.tif in the output folder."
+        )
+    if isinstance(args.mesh, str):
+        raise FocalFuseError(
+            "With --batch give --mesh without a path: each stack's mesh goes to <name>_mesh.ply "
+            "in the output folder."
         )
     for warning in _repeated_stacks(expand_inputs(args.inputs)):
         print(f"napari-focalfuse: warning: {warning}", file=sys.stderr)
@@ -51,6 +58,8 @@ def run_batch(args: argparse.Namespace) -> int:
                 time=args.time,
                 on_done=done,
                 aligned_stacks=bool(args.aligned_stack),
+                meshes=bool(args.mesh),
+                mesh_step=args.mesh_step,
                 method=args.method,
                 weights=args.weights,
                 window=args.window,
@@ -62,6 +71,7 @@ def run_batch(args: argparse.Namespace) -> int:
                 keep_size=args.keep_size,
                 z_step=args.z_step,
                 device=args.device,
+                decide_on=args.decide_on,
             )
     except KeyboardInterrupt:
         progress.close()

@@ -45,42 +45,59 @@ def report_alignment(alignment, warnings: list[str], mode: bool | str, slice_sha
 
 
 def run_fuse(args: argparse.Namespace) -> int:
+    from .channels import check_decide_on
     from .threads import thread_limit
 
     if args.scheduler or args.workers:
         raise FocalFuseError("--scheduler and --workers only apply with --batch.")
+    check_decide_on(args)
     with thread_limit(args.threads):
         return _fuse(args)
 
 
 def _fuse(args: argparse.Namespace) -> int:
+    from .fuse_timelapse import fuse_timelapse_file, is_timelapse_run
+
+    if is_timelapse_run(args):  # every time point, into T-stacks
+        return fuse_timelapse_file(args)
     from ..io.output_group import OutputGroup
     from ..io.read import read_stack
     from ..io.write import (
         decision_map_writer,
-        image_writer,
         png_writer,
         stack_writer,
         tiff_writer,
     )
+    from .channels import check_channel, fused_writer
 
-    out, mask_out, height_out, aligned_out = check_outputs(
+    from .mesh import MESH_OUT, add_mesh, mesh_target
+
+    out, mask_out, height_out, aligned_out, mesh_out = check_outputs(
         [
             (args.output, IMAGE_OUT, "output"),
             (args.mask, TIFF_OUT + (".png",), "mask"),
             (args.height, TIFF_OUT, "height map"),
             (aligned_stack_target(args.aligned_stack, args.output), TIFF_OUT, "aligned stack"),
+            (mesh_target(args.mesh, args.output), MESH_OUT, "mesh"),
         ],
         args.inputs,
         args.overwrite,
     )
-    stack, meta = read_stack(stack_source(args.inputs), channel=args.channel, time=args.time)
+    stack, meta = read_stack(
+        stack_source(args.inputs), channel=args.channel, time=args.time,
+        all_channels=args.decide_on is not None,
+    )  # fmt: skip
     n = int(stack.shape[0])
     report_inputs(meta, n)
+    check_channel(stack, args.decide_on, meta)
     z_step = args.z_step if args.z_step is not None else meta["z_step"]  # µm either way
     if height_out is not None and z_step is None:
         raise FocalFuseError(
             f"{meta['name']} has no z-step in its metadata; pass --z-step to write a height map."
+        )
+    if mesh_out is not None and z_step is None:
+        raise FocalFuseError(
+            f"{meta['name']} has no z-step in its metadata; pass --z-step to write a mesh."
         )
 
     from ..core.align_report import align_mode, aligned_slices, alignment_warnings_silenced
@@ -108,6 +125,7 @@ def _fuse(args: argparse.Namespace) -> int:
                 z_step=z_step,
                 device=args.device,
                 progress=progress,
+                decide_on=args.decide_on,
             )
     finally:
         progress.close()
@@ -116,7 +134,7 @@ def _fuse(args: argparse.Namespace) -> int:
     # all outputs appear together at the end, or (error, Ctrl-C) none of them
     physical = {"z_step": z_step, "pixel_size": meta["pixel_size"]}
     outputs = OutputGroup(args.overwrite)
-    outputs.add(out, image_writer(out, result.fused, **physical))
+    outputs.add(out, fused_writer(out, result.fused, args.decide_on, **physical))
     if mask_out is not None and mask_out.suffix.lower() == ".png":
         outputs.add(mask_out, png_writer(result.mask.astype("uint8" if n <= 256 else "uint16")))
     elif mask_out is not None:
@@ -125,6 +143,8 @@ def _fuse(args: argparse.Namespace) -> int:
         outputs.add(height_out, tiff_writer(result.height, description="height in µm", **physical))
     if aligned_out is not None:
         outputs.add(aligned_out, stack_writer(aligned_slices(stack, result.alignment), **physical))
+    if mesh_out is not None:
+        add_mesh(outputs, mesh_out, result, meta, args.mesh_step)
     written = outputs.commit()
     print(
         f"fused {n} slices of {meta['name']} ({args.method}) -> {', '.join(map(str, written))}",

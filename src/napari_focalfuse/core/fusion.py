@@ -161,6 +161,7 @@ def fuse(
     precision: str = "auto",
     progress: FuseProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    decide_on: int | None = None,
 ) -> FusionResult:
     """Fuse a focal stack (Z, Y, X) or (Z, Y, X, C) into one all-in-focus image.
 
@@ -181,7 +182,15 @@ def fuse(
     With ``soften=False`` every fused pixel is exactly that pixel of the slice the map names.
     ``precision`` "auto" runs the network in bfloat16 where the hardware supports it natively,
     "float32" always in full precision.
+    ``decide_on=c`` (a (Z, Y, X, C) stack, any number of channels): the map and alignment are
+    made on channel c alone and every channel is taken from exactly the slice the map names
+    (see core/channels.py), e.g. fluorescence channels by the map of a brightfield channel.
     """
+    if decide_on is not None:  # every other argument, passed on as it is
+        options = {k: v for k, v in locals().items() if k not in ("stack", "decide_on")}
+        from .channels import fuse_on_channel
+
+        return fuse_on_channel(stack, decide_on, **options)
     import torch
 
     from .activity import FeatureExtractor, fast_dtype
@@ -254,7 +263,7 @@ def fuse(
             fused, mask = _pick(read, n, index, out_shape, steps.step)
         from .decision import upsample_weight
 
-        surface, confidence = (upsample_weight(m, out_shape) for m in measured.peak.result())
+        surface, confidence = (upsample_weight(m, out_shape) for m in measured.peak.result(index))
     for note in notes:
         warnings.warn(note, AlignmentWarning, stacklevel=2)
     return FusionResult(

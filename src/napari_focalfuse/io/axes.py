@@ -56,11 +56,13 @@ def plan_axes(
     channel: int | None = None,
     time: int | None = None,
     rgb_planar: bool = False,
+    all_channels: bool = False,
 ) -> AxisPlan:
     """Work out how ``axes``/``shape`` become (Z, Y, X[, C]); raise one clear error otherwise.
 
     ``rgb_planar`` says samples stored before Y/X are real RGB planes (photometric RGB) rather
-    than channels-first data.
+    than channels-first data. ``all_channels`` keeps every channel (a C axis, or samples stored
+    anywhere, in any number) as the last axis instead of asking for one.
     """
     axes = axes.upper()
     shape = tuple(int(n) for n in shape)
@@ -70,7 +72,9 @@ def plan_axes(
     select: dict[int, int] = {}
 
     colour = axes.index("S") if "S" in axes else None
-    if colour is not None and colour < y and not rgb_planar and channel is None:
+    if all_channels:
+        colour = _all_channels_axis(axes, shape, name, channel, colour)
+    elif colour is not None and colour < y and not rgb_planar and channel is None:
         raise FocalFuseError(
             f"{name} stores {shape[colour]} channels before Y and X (axes {axes}), which looks "
             "channels-first; save it as (Z, Y, X, C) or choose a channel (channel=...)."
@@ -129,9 +133,24 @@ def plan_axes(
         if shape[colour] == 1:
             select[colour] = 0
             colour = None
-        else:
+        elif not all_channels:  # any number of channels is kept when all are asked for
             raise FocalFuseError(
                 f"{name} has {shape[colour]} samples per pixel; only grey, RGB and RGBA are "
                 "supported (choose one with channel=...)."
             )
     return AxisPlan(shape, select, z, y, x, colour)
+
+
+def _all_channels_axis(
+    axes: str, shape: tuple[int, ...], name: str, channel: int | None, colour: int | None
+) -> int | None:
+    """The axis kept last when every channel is wanted: C, else the samples, if any."""
+    if channel is not None:
+        raise FocalFuseError(f"{name}: choose one channel or all channels, not both.")
+    if "C" in axes and colour is not None and shape[colour] > 1 and shape[axes.index("C")] > 1:
+        raise FocalFuseError(
+            f"{name} has both channels and colour samples (axes {axes}); choose a channel."
+        )
+    if "C" in axes and (colour is None or shape[colour] == 1):
+        return axes.index("C")
+    return colour

@@ -53,10 +53,11 @@ class OutputGroup:
 
     def __init__(self, overwrite: bool = False) -> None:
         self.overwrite = overwrite
-        self._outputs: list[tuple[Path, Writer]] = []
+        self._outputs: list[tuple[Path, Writer | None]] = []
 
-    def add(self, path: str | os.PathLike, write: Writer) -> Path:
-        """Plan ``write(tmp)`` for ``path``; the target is checked now, written at commit."""
+    def add(self, path: str | os.PathLike, write: Writer | None = None) -> Path:
+        """Plan ``write(tmp)`` for ``path``; the target is checked now, written at commit.
+        Without ``write`` the output is filled in the block of :meth:`stream` instead."""
         target = check_writable(path, self.overwrite)
         if any(target.resolve() == planned.resolve() for planned, _ in self._outputs):
             raise FocalFuseError(f"{target} is given as two different outputs.")
@@ -69,12 +70,24 @@ class OutputGroup:
 
     def commit(self) -> list[Path]:
         """Write every output to its temporary file, then rename them all into place."""
+        with self.stream() as temporaries:
+            for (_, write), tmp in zip(self._outputs, temporaries):
+                write(tmp)
+        return self.targets
+
+    @contextlib.contextmanager
+    def stream(self) -> Iterator[list[Path]]:
+        """Every output's temporary file, for the block to fill piece by piece (a time-lapse
+        frame by frame, into several files at once); after the block they are flushed and
+        renamed into place together, as by :meth:`commit`. An error or Ctrl-C in the block
+        deletes them and leaves every target as it was."""
         temporaries: list[Path] = []
         try:
-            for target, write in self._outputs:
+            for target in self.targets:
                 temporaries.append(_temporary(target))
-                write(temporaries[-1])
-                _flush(temporaries[-1], _final_mode(target))
+            yield temporaries
+            for target, tmp in zip(self.targets, temporaries):
+                _flush(tmp, _final_mode(target))
             with _RENAMING, _interrupts_held():
                 for target in self.targets:  # created meanwhile by someone else?
                     check_writable(target, self.overwrite)
@@ -84,7 +97,6 @@ class OutputGroup:
                 _PENDING.discard(tmp)
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
-        return self.targets
 
 
 def finish_outputs() -> None:

@@ -24,6 +24,7 @@ def _meta(name: str, paths: Sequence[Path], stack: Any, found: dict) -> dict:
         "z_step": found.get("z_step"),  # always in µm, whatever unit the file used
         "z_unit": "µm",
         "pixel_size": found.get("pixel_size"),
+        "channels": bool(found.get("channels")),  # last axis: separate channels, not colour
     }
 
 
@@ -40,7 +41,7 @@ def _existing(path: Path) -> Path:
 
 
 def _from_files(
-    paths: list[Path], name: str, channel: int | None, time: int | None
+    paths: list[Path], name: str, channel: int | None, time: int | None, all_channels: bool = False
 ) -> tuple[Any, dict]:
     for path in paths:
         if path.is_dir():
@@ -49,7 +50,7 @@ def _from_files(
             )
         _existing(path)
     if len(paths) == 1 and is_tiff(paths[0]):
-        stack, found = read_tiff(paths[0], channel=channel, time=time)
+        stack, found = read_tiff(paths[0], channel=channel, time=time, all_channels=all_channels)
         return stack, _meta(_stem(paths[0]), paths, stack, found)
     if time is not None:
         raise FocalFuseError(
@@ -65,6 +66,7 @@ def read_stack(
     *,
     channel: int | None = None,
     time: int | None = None,
+    all_channels: bool = False,
 ) -> tuple[Any, dict]:
     """Read a focal stack lazily; returns ``(stack, meta)``.
 
@@ -72,9 +74,12 @@ def read_stack(
     otherwise an array-like that decodes one slice per ``stack[z]`` — so memory does not grow
     with the number of slices. ``meta`` has ``name``, ``paths``, ``axes`` ("ZYX"/"ZYXC"),
     ``z_step`` (float in µm, or None), ``z_unit`` (always "µm": every physical size is converted
-    on reading) and ``pixel_size`` ((y, x) in µm, or None).
+    on reading), ``pixel_size`` ((y, x) in µm, or None) and ``channels`` (True when the last
+    axis holds a file's separate channels, kept by ``all_channels``, rather than colour).
     ``time`` and ``channel`` pick one time point / channel of a TCZYX file (or one colour of an
-    RGB stack). Every problem is a :class:`FocalFuseError` naming the file.
+    RGB stack). ``all_channels`` keeps every channel of a multi-channel file (CZYX, ZCYX, TCZYX
+    with ``time``) as the last axis, (Z, Y, X, C) in any number, for ``fuse(decide_on=...)``.
+    Every problem is a :class:`FocalFuseError` naming the file.
     """
     if isinstance(path_or_paths, (str, os.PathLike)):
         path = _existing(Path(path_or_paths))
@@ -87,7 +92,7 @@ def read_stack(
                     f"Folder {path} holds a single image ({files[0].name}); a focal stack needs "
                     "several slices."
                 )
-            stack, meta = _from_files(files, path.resolve().name, channel, time)
+            stack, meta = _from_files(files, path.resolve().name, channel, time, all_channels)
             meta["name"] = path.resolve().name
             return stack, meta
         if not is_tiff(path):
@@ -95,10 +100,10 @@ def read_stack(
                 f"{path.name} is a single image; a focal stack needs a multi-page TIFF, a folder "
                 "or several image files."
             )
-        return _from_files([path], _stem(path), channel, time)
+        return _from_files([path], _stem(path), channel, time, all_channels)
     paths = [Path(p) for p in path_or_paths]
     if not paths:
         raise FocalFuseError("No input files were given.")
     parents = {p.resolve().parent for p in paths}
     name = parents.pop().name if len(parents) == 1 and len(paths) > 1 else _stem(paths[0])
-    return _from_files(paths, name, channel, time)
+    return _from_files(paths, name, channel, time, all_channels)

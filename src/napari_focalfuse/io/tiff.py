@@ -36,10 +36,18 @@ class TiffPageStack(LazyStack):
         self._file = None
         self._lock = threading.Lock()
 
-    def _page_number(self, z: int) -> int:
+    def _page_number(self, z: int, channel: int = 0) -> int:
         index = [self.plan.select.get(i, 0) for i in range(self.lead)]
         index[self.plan.z] = z
+        if self.plan.colour is not None and self.plan.colour < self.lead:
+            index[self.plan.colour] = channel  # one page per channel (all channels kept)
         return int(np.ravel_multi_index(index, self.plan.shape[: self.lead])) if self.lead else 0
+
+    def _page_numbers(self, z: int) -> list[int]:
+        colour = self.plan.colour
+        if colour is None or colour >= self.lead:
+            return [self._page_number(z)]
+        return [self._page_number(z, c) for c in range(self.plan.shape[colour])]
 
     def _read(self, z: int) -> np.ndarray:
         import tifffile
@@ -49,17 +57,21 @@ class TiffPageStack(LazyStack):
                 with tifffile_warnings() as warnings:
                     if self._file is None:
                         self._file = tifffile.TiffFile(self.path)
-                    page = self._file.asarray(
-                        key=self._page_number(z), series=0, maxworkers=decode_threads()
-                    )
-                    page = np.reshape(page, self.plan.shape[self.lead :])
+                    pages = [
+                        np.reshape(
+                            self._file.asarray(key=key, series=0, maxworkers=decode_threads()),
+                            self.plan.shape[self.lead :],
+                        )
+                        for key in self._page_numbers(z)
+                    ]
                 if looks_damaged(warnings):
                     raise ValueError("damaged")
             except Exception as exc:
                 raise codec_missing(exc, self.name) or FocalFuseError(
                     f"Slice {z} of {self.name} could not be read (the file is corrupt or truncated)."
                 ) from None
-        return np.ascontiguousarray(self.plan.apply(page, first=self.lead))
+        planes = [self.plan.apply(page, first=self.lead) for page in pages]
+        return np.ascontiguousarray(planes[0] if len(planes) == 1 else np.stack(planes, axis=-1))
 
     def close(self) -> None:
         with self._lock:
@@ -141,6 +153,15 @@ def _plain_meta(tf, page) -> dict:
     return out
 
 
+def physical_meta(tf, page) -> dict:
+    """z-step and pixel size (µm) of an open TIFF: from OME, ImageJ or our own metadata."""
+    if tf.is_ome and tf.ome_metadata:
+        return _ome_meta(tf.ome_metadata)
+    if tf.is_imagej and tf.imagej_metadata:
+        return _imagej_meta(tf.imagej_metadata, page)
+    return _plain_meta(tf, page)
+
+
 def _describe(shape: tuple[int, ...]) -> str:
     size = (
         f"{shape[-2]}x{shape[-3]} px"
@@ -173,9 +194,10 @@ def _mixed_pages(tf, name: str) -> FocalFuseError | None:
 
 
 def read_tiff(
-    path: Path, *, channel: int | None = None, time: int | None = None
+    path: Path, *, channel: int | None = None, time: int | None = None, all_channels: bool = False
 ) -> tuple[Any, dict]:
-    """A (Z, Y, X[, C]) stack from one TIFF file and its z-step / pixel size."""
+    """A (Z, Y, X[, C]) stack from one TIFF file and its z-step / pixel size; ``all_channels``
+    keeps every channel last (see :func:`~napari_focalfuse.io.axes.plan_axes`)."""
     import tifffile
 
     name = path.name
@@ -192,12 +214,7 @@ def read_tiff(
             rgb_planar = key.photometric == 2 and key.planarconfig == 2
             offset = series.dataoffset
             lead = len(shape) - len(key.shape)
-            if tf.is_ome and tf.ome_metadata:
-                meta = _ome_meta(tf.ome_metadata)
-            elif tf.is_imagej and tf.imagej_metadata:
-                meta = _imagej_meta(tf.imagej_metadata, key)
-            else:
-                meta = _plain_meta(tf, key)
+            meta = physical_meta(tf, key)
     except FocalFuseError:
         raise
     except Exception:
@@ -205,9 +222,13 @@ def read_tiff(
     if looks_damaged(warnings):
         raise _unreadable(name)
     check_dtype(dtype, name)
-    plan = plan_axes(axes, shape, name, channel=channel, time=time, rgb_planar=rgb_planar)
+    plan = plan_axes(
+        axes, shape, name, channel=channel, time=time, rgb_planar=rgb_planar,
+        all_channels=all_channels,
+    )  # fmt: skip
     check_memory(plan.out_shape, dtype, name)
     meta["axes"] = "ZYXC" if plan.colour is not None else "ZYX"
+    meta["channels"] = plan.colour is not None and axes[plan.colour].upper() == "C"
 
     if offset is not None:
         nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize

@@ -114,6 +114,32 @@ def stack_writer(stack: Any, **kwargs: Any) -> Writer:
     return write
 
 
+def channels_writer(
+    array: np.ndarray, z_step: float | None = None, pixel_size: tuple[float, float] | None = None
+) -> Writer:
+    """A (Y, X, C) image of C separate channels (not colours) as an ImageJ hyperstack (CYX).
+
+    Fiji opens it as a composite of C channels and tifffile reads it back as (C, Y, X), with
+    the pixel size (µm) and z-step in ImageJ's own fields; uint8/uint16/float32 are kept.
+    """
+    import tifffile
+
+    a = _tiff_ready(array)
+    if a.ndim != 3:
+        raise FocalFuseError(f"A multi-channel image is (Y, X, C), not shape {a.shape}.")
+    if a.shape[2] == 1:
+        return tiff_writer(a[..., 0], z_step=z_step, pixel_size=pixel_size)
+    planes = np.ascontiguousarray(np.moveaxis(a, -1, 0))
+    meta: dict[str, Any] = {"axes": "CYX", "mode": "composite", "unit": "um"}
+    if z_step is not None:
+        meta["spacing"] = float(z_step)  # µm, as every size this package writes
+    options: dict[str, Any] = {"imagej": True, "metadata": meta, "photometric": "minisblack"}
+    if pixel_size is not None:
+        py, px = (float(v) for v in pixel_size)
+        options["resolution"] = (1.0 / px, 1.0 / py)  # pixels per µm, ImageJ's unit above
+    return lambda path: tifffile.imwrite(path, planes, **options)
+
+
 def decision_map_writer(mask: np.ndarray, n_slices: int, **kwargs: Any) -> Writer:
     """Decision map (slice index per pixel) as uint8 when < 256 slices, else uint16."""
     dtype = np.uint8 if n_slices <= 256 else np.uint16

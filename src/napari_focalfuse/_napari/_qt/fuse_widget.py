@@ -27,12 +27,15 @@ from magicgui.widgets import (
     SpinBox,
 )
 
+from .. import surface_layer
+from .. import timelapse
 from ..aligned import aligned_dask, aligned_name, result_offset, show_aligned_stack
 from ..jobs import FuseJob, Outcome
 from ..layers import show_result, z_step_of
 from ..legend import legend_html
 from ..preview_region import PREVIEW_SUFFIX, preview_names, preview_region
 from ..registry import TUNED_MODELS
+from .map_panel import MapPanel
 from .relay import FuseRelay
 from .stack_picker import stack_picker
 from ..weights_choice import FILE, resolve_choice, weights_choices
@@ -86,6 +89,13 @@ class FuseWidget(Container):
             value=False,
             tooltip="A hidden '<stack> aligned' layer: the slices as fused, warped when shown.",
         )
+        self.show_surface = CheckBox(
+            text="Show surface in 3-D",
+            value=False,
+            tooltip="A '<stack> surface' layer: the relief as a mesh coloured by the fused image "
+            "(heights in µm when the z-step is known, holes where no slice is sharp); the viewer "
+            "turns to 3-D when it first appears.",
+        )
         self.z_step = FloatSpinBox(
             label="Z-step (µm)", value=0.0, min=0.0, max=1e6, step=0.1,
             tooltip="0 = the z-step the file recorded (read by this plugin), or the layer's z "
@@ -101,12 +111,13 @@ class FuseWidget(Container):
         self.status = Label(value="")
         self.alignment_info = Label(value="")
         self.legend = Label(value="")
+        self.map_panel = MapPanel(napari_viewer)
         self.extend([
             self.stack, self.method, self.weights, self.weights_file, self.window,
             self.consistency, self.soften, self.feature_scale, self.device, self.z_step,
-            self.align, self.keep_size, self.add_aligned,
+            self.align, self.keep_size, self.add_aligned, self.show_surface,
             self.preview_button, self.run_button, self.cancel_button, self.status,
-            self.alignment_info, self.legend,
+            self.alignment_info, self.legend, *self.map_panel.widgets,
         ])
         self.method.changed.connect(self._sync_visibility)
         self.weights.changed.connect(self._sync_visibility)
@@ -137,6 +148,7 @@ class FuseWidget(Container):
         self._stop.set()  # a closed widget cancels its fusion
         self._closed = True
         TUNED_MODELS.changed.disconnect(self._tuned_models_changed)
+        self.map_panel.close()
 
     def _job(self, preview: bool = False) -> tuple[FuseJob, Any, Any] | None:
         """Capture the options on the GUI thread: (job, stack layer, preview region or None);
@@ -157,6 +169,8 @@ class FuseWidget(Container):
                 if self.method.value == "deep"
                 else None
             )
+            if preview:
+                timelapse.refuse_preview(layer)
             region = preview_region(self._viewer, layer) if preview else None
         except FocalFuseError as exc:
             show_error(str(exc))
@@ -176,6 +190,8 @@ class FuseWidget(Container):
             "align": align_mode(self.align.value),
             "keep_size": bool(self.keep_size.value),
         }
+        if timelapse.is_timelapse_layer(layer):  # every time point: 2-D + t results
+            return timelapse.timelapse_job(layer, options, self.feature_scale.value), layer, None
         data = layer.data if region is None else region.crop(layer.data)
         return FuseJob(data, options), layer, region
 
@@ -264,12 +280,20 @@ class FuseWidget(Container):
             show_error(outcome.error)
         else:
             result = outcome.value
+            if isinstance(job, timelapse.TimelapseJob):
+                view = timelapse.show_timelapse_result(self._viewer, layer, result)
+                self.layers, self.status.value = view
+                self.alignment_info.value = ""
+                self.legend.value = legend_html(int(layer.data.shape[1]), result.z_step)
+                return
             n = int(layer.data.shape[0])
             names = preview_names(layer.name) if region else None
             offset = result_offset(region.offset if region else (0, 0), result.alignment)
             self.layers = show_result(self._viewer, layer, result, n, names, offset)
             if job is not None:
                 self._show_alignment(result, layer, region, job, offset)
+            if self.show_surface.value:
+                self._show_surface(result, layer, region, offset)
             used = len(np.unique(result.mask))
             where = f" of {region.describe()}" if region else ""
             z = f"z-step {result.z_step:g} µm" if result.z_step else "z-step unknown: no height map"
@@ -277,6 +301,7 @@ class FuseWidget(Container):
                 f"Done ({result.method}{where}): the map uses {used} of {n} slices; {z}."
             )
             self.legend.value = legend_html(n, result.z_step)
+            self.map_panel.set_map(result, layer, region, self.layers["fused"])
 
     def _show_alignment(
         self, result: Any, layer: Any, region: Any, job: FuseJob, offset: tuple[int, int]
@@ -297,6 +322,22 @@ class FuseWidget(Container):
             name = aligned_name(layer.name, preview=region is not None)
             data = aligned_dask(job.stack, result.alignment)
             self.layers["aligned"] = show_aligned_stack(self._viewer, layer, data, name, offset)
+
+    def _show_surface(
+        self, result: Any, layer: Any, region: Any, offset: tuple[int, int]
+    ) -> None:
+        """'<stack> surface', updated in place; the viewer turns to 3-D when it first appears."""
+        from napari.utils.notifications import show_warning
+
+        name = surface_layer.surface_name(layer.name, preview=region is not None)
+        new = name not in self._viewer.layers
+        surface = surface_layer.show_surface(self._viewer, layer, result, name, offset)
+        if surface is None:
+            show_warning("No slice is clearly sharp anywhere: there is no surface to show.")
+            return
+        self.layers["surface"] = surface
+        if new:
+            self._viewer.dims.ndisplay = 3
 
     def _on_finished(self) -> None:
         if self._pbar is not None:

@@ -19,7 +19,10 @@ def stack_picker(viewer: napari.Viewer) -> ComboBox:
         return [(layer.name, layer) for layer in stack_layers(viewer)]
 
     combo = ComboBox(label="Stack", choices=choices, nullable=False)
-    combo.tooltip = "Image layer with z as its first axis: (Z, Y, X) grey or (Z, Y, X, RGB)."
+    combo.tooltip = (
+        "Image layer with z as its first axis: (Z, Y, X) grey or (Z, Y, X, RGB); or a "
+        "time-lapse (T, Z, Y, X[, RGB]), fused at every time point."
+    )
     emitters = [getattr(viewer.layers.events, n) for n in ("inserted", "removed", "reordered")]
     for emitter in emitters:
         emitter.connect(combo.reset_choices)

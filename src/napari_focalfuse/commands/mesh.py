@@ -1,0 +1,31 @@
+"""``fuse --mesh``: where the surface mesh goes, and adding it to the command's outputs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..io.mesh import MESH_OUT, NO_PIXEL_SIZE
+
+__all__ = ["MESH_OUT", "add_mesh", "mesh_target"]
+
+
+def mesh_target(mesh: str | bool | None, output: str) -> str | None:
+    """Where ``--mesh`` writes: its PATH, or ``<OUT>_mesh.ply`` when given bare."""
+    if mesh is None:
+        return None
+    if mesh is True:
+        out = Path(output)
+        return str(out.with_name(f"{out.stem}_mesh.ply"))
+    return str(mesh)
+
+
+def add_mesh(outputs: Any, target: Path, result: Any, meta: dict, step: int | None) -> None:
+    """Plan the mesh of ``result`` in ``outputs``; say so when x and y can only be pixels."""
+    from ..core.mesh import result_mesh
+    from ..io.mesh import mesh_writer
+
+    if meta.get("pixel_size") is None:
+        print(f"napari-focalfuse: warning: {NO_PIXEL_SIZE.format(meta['name'])}", file=sys.stderr)
+    outputs.add(target, mesh_writer(target, result_mesh(result, meta.get("pixel_size"), step=step)))
