@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import napari
 
 RUN_TEXT = "Fuse selected layers with this map"
+LIST_HEIGHT = 96  # px: four or five layer names; the list scrolls past that
 
 
 class MapPanel:
@@ -34,6 +35,7 @@ class MapPanel:
             tooltip="Stacks of the same size as the one fused (e.g. fluorescence channels): each "
             "pixel is taken from the slice the current decision map names.",
         )
+        self.targets.native.setMaximumHeight(LIST_HEIGHT)
         self.button = PushButton(text=RUN_TEXT, enabled=False)
         self.status = Label(value="")
         self.widgets = [self.targets, self.button, self.status]
