@@ -50,15 +50,18 @@ def agreement_blend(
 ) -> np.ndarray:
     """Average ``reference`` (float32) with the slices that match it within the noise.
 
-    ``read(z)`` gives slice ``z`` as float32 values like ``reference``; ``grey`` turns values
-    into the [0, 1] luminance that ``sigma`` was measured on.
+    ``read(z)`` gives slice ``z`` (any pixel type, its values on ``reference``'s scale);
+    ``grey`` turns values into the [0, 1] luminance that ``sigma`` was measured on.
     """
     var = max(sigma * sigma, 1e-10)
     ref = grey(reference)
     total = np.full(ref.shape, REFERENCE_WEIGHT, np.float32)
     acc = reference * np.float32(REFERENCE_WEIGHT)
+    # slice-sized buffers kept from slice to slice: fresh ones cost more than the arithmetic
+    values = np.empty(reference.shape, np.float32)
+    weighted = np.empty(reference.shape, np.float32)
     for z in range(n):
-        values = read(z)
+        np.copyto(values, read(z), casting="unsafe")
         diff = grey(values)
         np.subtract(diff, ref, out=diff)
         np.square(diff, out=diff)
@@ -68,7 +71,7 @@ def agreement_blend(
         np.maximum(diff, 0, out=diff)
         weight = np.exp(diff * np.float32(-1.0 / (AGREEMENT_TOLERANCE * var)))
         total += weight
-        acc += values * (weight[..., None] if values.ndim == 3 else weight)
+        acc += np.multiply(values, weight[..., None] if values.ndim == 3 else weight, out=weighted)
         if on_slice is not None:
             on_slice(z)
     return acc / (total[..., None] if acc.ndim == 3 else total)

@@ -253,10 +253,7 @@ def fuse(
             blended, mask, (lo, hi) = _blend(read, n, index, out_shape, scale, steps.step)
             from .blending import agreement_blend
 
-            fused = agreement_blend(
-                lambda z: read(z).astype(np.float32), n, blended, scaler, measured.sigma,
-                on_slice=steps.step,
-            )  # fmt: skip
+            fused = agreement_blend(read, n, blended, scaler, measured.sigma, on_slice=steps.step)
             np.clip(fused, lo, hi, out=fused)  # float sums may round past the slices' range
             fused = _to_dtype(fused, np.dtype(stack.dtype))
         else:
@@ -402,7 +399,7 @@ def _blend(
         if weight.any():
             if blender is None:
                 blender = PyramidBlender(values.shape, scale)
-            blender.add(values.astype(np.float32), weight)
+            blender.add(values, weight)
             picker.add(z, upsample_weight(weight, shape))
         on_slice(z)
     blended = blender.result()

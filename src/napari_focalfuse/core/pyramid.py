@@ -54,39 +54,68 @@ def weight_pyramid(weight: np.ndarray, scale: int, shape: tuple[int, int], level
     return out
 
 
-def _times(band: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    return band * (weight[..., None] if band.ndim == 3 else weight)
+def _weigh(band: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``band`` times ``weight`` (broadcast over colour), in place."""
+    return np.multiply(band, weight[..., None] if band.ndim == 3 else weight, out=band)
 
 
 class PyramidBlender:
-    """Accumulates ``sum_z weight_z * band(slice_z)`` for every band; ``result()`` collapses it."""
+    """Accumulates ``sum_z weight_z * band(slice_z)`` for every band; ``result()`` collapses it.
+
+    Bands are computed in place in buffers kept from slice to slice: a fresh image-sized
+    temporary costs more (the allocator maps and zeroes new pages every time) than the
+    arithmetic on it, and blending a 3 MP colour slice made several.
+    """
 
     def __init__(self, shape: tuple[int, ...], scale: int, levels: int | None = None) -> None:
         self.shape = tuple(shape)
         self.scale = scale
         self.levels = pyramid_levels(self.shape[:2]) if levels is None else levels
         self.bands: list[np.ndarray] | None = None
+        self._input: np.ndarray | None = None  # the slice as float32
+        self._scratch: list[np.ndarray] = []  # per level: the up-sampled coarser level
 
     def add(self, image: np.ndarray, weight: np.ndarray) -> None:
-        """Add one slice (float32, (Y, X[, C])) with its weight map at the decision resolution."""
+        """Add one slice ((Y, X[, C]), any pixel type) with its weight map at the decision
+        resolution; ``image`` itself is left untouched."""
         import cv2
 
         weights = weight_pyramid(weight, self.scale, self.shape[:2], self.levels)
-        current = np.ascontiguousarray(image, dtype=np.float32)
-        contributions = []
+        if self._input is None:
+            self._input = np.empty(image.shape, np.float32)
+        current = self._input  # a float32 copy of the slice, in a reused buffer
+        np.copyto(current, image, casting="unsafe")
+        first = self.bands is None
+        if first:
+            self.bands = []
         for level in range(self.levels):
             smaller = cv2.pyrDown(current)
-            up = cv2.pyrUp(smaller, dstsize=(current.shape[1], current.shape[0]))
-            if up.ndim < current.ndim:
-                up = up[..., None]
-            contributions.append(_times(current - up, weights[level]))
-            current = smaller if smaller.ndim == current.ndim else smaller[..., None]
-        contributions.append(_times(current, weights[-1]))
-        if self.bands is None:
-            self.bands = contributions
+            if smaller.ndim < current.ndim:
+                smaller = smaller[..., None]
+            band = self._up(level, smaller, current.shape)
+            np.subtract(current, band, out=band)
+            _weigh(band, weights[level])
+            if first:
+                self.bands.append(band.copy())
+            else:
+                self.bands[level] += band
+            current = smaller
+        if first:
+            self.bands.append(_weigh(current.copy(), weights[-1]))
         else:
-            for acc, c in zip(self.bands, contributions):
-                acc += c
+            self.bands[-1] += _weigh(current, weights[-1])
+
+    def _up(self, level: int, smaller: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """``smaller`` up-sampled to ``shape``, into this level's reused buffer."""
+        import cv2
+
+        if len(self._scratch) <= level:
+            self._scratch.append(np.empty(shape, np.float32))
+        buffer = self._scratch[level]
+        flat = buffer if buffer.ndim == 2 or buffer.shape[2] > 1 else buffer[..., 0]
+        source = smaller if smaller.ndim == 2 or smaller.shape[2] > 1 else smaller[..., 0]
+        cv2.pyrUp(source, dst=flat, dstsize=(shape[1], shape[0]))
+        return buffer
 
     def result(self) -> np.ndarray:
         """The blended image (float32); the accumulators are used up."""
