@@ -8,8 +8,9 @@ cleaned away), its fit is not trusted: the decided slice stands in, with a tenth
 On rendered scenes that alone removes a fifth to a third of the error on cluttered scenes.
 Single pixels are noisy, so the positions are averaged over a neighbourhood weighted by their
 activity (textured pixels know their depth, flat ones do not). The confidence says how peaked
-the measure is along z: near 0 where every slice looks alike (flat background, no texture), so
-such pixels can be marked unknown instead of given a random height. Streaming: a few maps at
+the measure is along z, against the frame's noise floor: near 0 where every slice looks alike
+or only noise differs (flat background, no texture), so such pixels can be marked unknown
+instead of given a random height. Streaming: a few maps at
 the activity resolution, whatever the number of slices.
 """
 
@@ -20,6 +21,8 @@ from typing import Any
 import numpy as np
 
 SMOOTHING = 3.0  # px at the activity resolution: how far the activity-weighted average reaches
+FLOOR_PERCENTILE = 1  # the frame's noise floor: activity of its flattest hundredth
+FLOOR_WEIGHT = 3.0  # how much of the floor a pixel's peak must rise above to count
 DISTRUST = 0.1  # weight, relative to its activity, of a pixel whose own peak the decision overruled
 
 
@@ -72,5 +75,22 @@ class ZPeak:
         total = cv2.GaussianBlur(weight, (0, 0), SMOOTHING)
         position = cv2.GaussianBlur(position * weight, (0, 0), SMOOTHING) / np.maximum(total, tiny)
         mean = self.total.cpu().numpy() / max(self.n, 1)
-        confidence = np.clip((best - mean) / np.maximum(best, tiny), 0.0, 1.0)
-        return position.astype(np.float32), confidence.astype(np.float32)
+        return position.astype(np.float32), _confidence(best, mean)
+
+
+def _confidence(best: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """How far the best slice stands out of the mean, against the stack's noise floor.
+
+    In flat background the activity is noise, and with a few slices its largest draw stands
+    out of the mean by chance; measured against the floor too (the activity of the least
+    active hundredth of the frame, its flattest part) such pixels stay low, and textured ones,
+    far above the floor, keep their peakedness. Smoothed like the position, so single noisy
+    pixels do not poke through as spikes.
+    """
+    import cv2
+
+    active = mean[mean > 0]  # regions outside an aligned slice measure nothing
+    floor = float(np.percentile(active, FLOOR_PERCENTILE)) if active.size else 0.0
+    peaked = (best - mean) / np.maximum(best + FLOOR_WEIGHT * floor, np.float32(1e-12))
+    peaked = np.clip(peaked, 0.0, 1.0).astype(np.float32)
+    return cv2.GaussianBlur(peaked, (0, 0), SMOOTHING)
