@@ -757,3 +757,33 @@ def test_batch_decides_on_one_channel_per_stack(tmp_path, capsys, czyx_tif):
     rc, _, err = cli(capsys, "fuse", "--batch", czyx_tif.parent, "-o", out, "--decide-on", "5",
                      "--overwrite", "-q")  # fmt: skip
     assert rc == 2 and err.count("decide_on=5 is out of range") == 2
+
+
+# ------------------------------------------------------------------ sub-slice height and confidence
+
+
+def test_surface_and_confidence_maps(tmp_path, capsys, rendered, rendered_u8):
+    """--surface: the sub-slice height in µm along the rendered depth ramp, NaN on a blank
+    patch where no slice can be sharp; --confidence: how clearly, low on that patch."""
+    stack = rendered_u8.copy()
+    stack[:, :56, :64] = 128  # no texture: no slice is sharp here
+    src = tmp_path / "ramp.tif"
+    tifffile.imwrite(src, stack)
+    surface, confidence = tmp_path / "s.tif", tmp_path / "c.tif"
+    rc, _, err = cli(capsys, "fuse", src, "-o", tmp_path / "f.tif", "--surface", surface,
+                     "--confidence", confidence, "--z-step", "2", "-q")  # fmt: skip
+    assert rc == 0, err
+    height, sure = tifffile.imread(surface), tifffile.imread(confidence)
+    assert height.dtype == sure.dtype == np.float32 and height.shape == sure.shape == (96, 128)
+    assert 0 <= sure.min() and sure.max() <= 1
+    core = (slice(4, 36), slice(4, 44))  # more than the measure's reach from any texture
+    assert np.isnan(height[core]).all() and sure[core].max() < 0.25
+    textured = (slice(72, 90), slice(12, -12))
+    assert np.isfinite(height[textured]).all()
+    # slice z is focused at depth (z + 0.5) / 5 of the ramp: heights follow it, in µm
+    truth = (rendered.depth * 5 - 0.5) * 2.0
+    assert np.abs(height[textured] - truth[textured]).mean() < 1.0  # half a slice
+
+    rc, _, err = cli(capsys, "fuse", src, "-o", tmp_path / "g.tif", "--surface", tmp_path / "t.tif")
+    assert_clean_error(rc, err, r"ramp has no z-step in its metadata; pass --z-step to write a surface")
+    assert not (tmp_path / "g.tif").exists() and not (tmp_path / "t.tif").exists()

@@ -172,6 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the height map: slice index x z-step, float32 (needs a z-step)",
     )
     f.add_argument(
+        "--surface",
+        metavar="S.tif",
+        help="also write the sub-slice height map in µm, float32: where focus peaks between "
+        "slices, NaN where no slice is clearly sharp (needs a z-step)",
+    )
+    f.add_argument(
+        "--confidence",
+        metavar="C.tif",
+        help="also write how clearly one slice is sharpest at each pixel, float32 in 0..1 "
+        "(near 0 on flat, textureless background)",
+    )
+    f.add_argument(
         "--mesh",
         nargs="?",
         const=True,

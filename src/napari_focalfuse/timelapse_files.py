@@ -17,6 +17,8 @@ from .core.errors import FocalFuseError
 SINGLE_STACK_ONLY = {
     "aligned_stack": "--aligned-stack writes one focal stack's aligned slices",
     "mesh": "--mesh writes one focal stack's surface",
+    "surface": "--surface writes one focal stack's sub-slice height",
+    "confidence": "--confidence writes one focal stack's confidence map",
     "decide_on": "--decide-on reads every channel of one focal stack",
 }
 

@@ -17,8 +17,10 @@ def run_batch(args: argparse.Namespace) -> int:
     from .progress import bar
 
     check_decide_on(args)
-    if args.mask or args.height:
-        raise FocalFuseError("--batch writes <name>_mask.tif itself; drop --mask/--height.")
+    if args.mask or args.height or args.surface or args.confidence:
+        raise FocalFuseError(
+            "--batch writes <name>_mask.tif itself; drop --mask/--height/--surface/--confidence."
+        )
     if isinstance(args.aligned_stack, str):
         raise FocalFuseError(
             "With --batch give --aligned-stack without a path: each stack's aligned slices go "

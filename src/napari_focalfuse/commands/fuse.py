@@ -70,13 +70,16 @@ def _fuse(args: argparse.Namespace) -> int:
     )
     from .channels import check_channel, fused_writer
 
+    from ..core.mesh import MIN_CONFIDENCE
     from .mesh import MESH_OUT, add_mesh, mesh_target
 
-    out, mask_out, height_out, aligned_out, mesh_out = check_outputs(
+    out, mask_out, height_out, surface_out, confidence_out, aligned_out, mesh_out = check_outputs(
         [
             (args.output, IMAGE_OUT, "output"),
             (args.mask, TIFF_OUT + (".png",), "mask"),
             (args.height, TIFF_OUT, "height map"),
+            (args.surface, TIFF_OUT, "surface height map"),
+            (args.confidence, TIFF_OUT, "confidence map"),
             (aligned_stack_target(args.aligned_stack, args.output), TIFF_OUT, "aligned stack"),
             (mesh_target(args.mesh, args.output), MESH_OUT, "mesh"),
         ],
@@ -94,6 +97,11 @@ def _fuse(args: argparse.Namespace) -> int:
     if height_out is not None and z_step is None:
         raise FocalFuseError(
             f"{meta['name']} has no z-step in its metadata; pass --z-step to write a height map."
+        )
+    if surface_out is not None and z_step is None:
+        raise FocalFuseError(
+            f"{meta['name']} has no z-step in its metadata; pass --z-step to write a surface "
+            "height map."
         )
     if mesh_out is not None and z_step is None:
         raise FocalFuseError(
@@ -141,6 +149,11 @@ def _fuse(args: argparse.Namespace) -> int:
         outputs.add(mask_out, decision_map_writer(result.mask, n, **physical))
     if height_out is not None:
         outputs.add(height_out, tiff_writer(result.height, description="height in µm", **physical))
+    if surface_out is not None:
+        surface = result.surface_height(MIN_CONFIDENCE)
+        outputs.add(surface_out, tiff_writer(surface, description="height in µm", **physical))
+    if confidence_out is not None:
+        outputs.add(confidence_out, tiff_writer(result.confidence, **physical))
     if aligned_out is not None:
         outputs.add(aligned_out, stack_writer(aligned_slices(stack, result.alignment), **physical))
     if mesh_out is not None:
