@@ -787,3 +787,46 @@ def test_surface_and_confidence_maps(tmp_path, capsys, rendered, rendered_u8):
     rc, _, err = cli(capsys, "fuse", src, "-o", tmp_path / "g.tif", "--surface", tmp_path / "t.tif")
     assert_clean_error(rc, err, r"ramp has no z-step in its metadata; pass --z-step to write a surface")
     assert not (tmp_path / "g.tif").exists() and not (tmp_path / "t.tif").exists()
+
+
+def test_options_given_as_zero_still_count_on_a_time_lapse(tmp_path, capsys):
+    """--decide-on 0 is an option given, not left out: a time-lapse refuses it like 1."""
+    movie = tmp_path / "movie.tif"
+    rng = np.random.default_rng(0)
+    tifffile.imwrite(movie, rng.integers(0, 255, (2, 3, 32, 40), np.uint8), imagej=True,
+                     metadata={"axes": "TZYX"})  # fmt: skip
+    rc, _, err = cli(capsys, "fuse", movie, "-o", tmp_path / "f.tif", "--decide-on", "0")
+    assert_clean_error(rc, err, r"movie\.tif is a time-lapse and --decide-on reads every channel")
+    assert not (tmp_path / "f.tif").exists()
+
+
+def test_mesh_step_without_mesh_is_refused(tmp_path, capsys, rendered_u8):
+    src = tmp_path / "s.tif"
+    tifffile.imwrite(src, rendered_u8)
+    rc, _, err = cli(capsys, "fuse", src, "-o", tmp_path / "f.tif", "--mesh-step", "4")
+    assert_clean_error(rc, err, r"--mesh-step sets the mesh's resolution; add --mesh")
+
+
+def test_sigterm_while_writing_leaves_no_partial_output(tmp_path, rendered_u8):
+    """kill, timeout and batch schedulers send SIGTERM: it ends the run like Ctrl-C, with no
+    temporary or half-written file left (here it arrives once the first output is written)."""
+    src = tmp_path / "s.tif"
+    tifffile.imwrite(src, rendered_u8, photometric="rgb")
+    code = (
+        "import os, signal, sys, time, tifffile\n"
+        "real = tifffile.imwrite\n"
+        "def imwrite(*args, **kwargs):\n"
+        "    real(*args, **kwargs)\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(5)\n"
+        "tifffile.imwrite = imwrite\n"
+        "from napari_focalfuse.cli import entry\n"
+        "sys.argv = ['napari-focalfuse', 'fuse', sys.argv[1], '-o', sys.argv[2], '--mask',\n"
+        "            sys.argv[3], '--method', 'laplacian', '-q']\n"
+        "entry()\n"
+    )
+    args = [str(src), str(tmp_path / "f.tif"), str(tmp_path / "m.tif")]
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert "interrupted; no partial output was written" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.tif"]

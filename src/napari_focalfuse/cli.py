@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument(
         "--decide-on",
-        type=_non_negative_int,
+        type=int,
         metavar="C",
         help="multi-channel files (CZYX, ZCYX; TCZYX with --time): decide which slice is sharp "
         "on channel C alone (e.g. brightfield) and take every channel from that slice; the "
@@ -437,6 +437,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def entry() -> None:
     """Console script: run, flush, and leave without the interpreter's teardown.
 
@@ -445,8 +449,11 @@ def entry() -> None:
     interrupted batch may still be running: a group of outputs being renamed is finished, the
     temporary files of the others are deleted.
     """
+    import signal
+
     from .io.output_group import finish_outputs
 
+    signal.signal(signal.SIGTERM, _terminated)  # cleaned up like Ctrl-C: no partial output
     status = main()
     finish_outputs()
     sys.stdout.flush()

@@ -26,6 +26,8 @@ def run_batch(args: argparse.Namespace) -> int:
             "With --batch give --aligned-stack without a path: each stack's aligned slices go "
             "to <name>_aligned.tif in the output folder."
         )
+    if args.mesh_step is not None and args.mesh is None:
+        raise FocalFuseError("--mesh-step sets the mesh's resolution; add --mesh to write one.")
     if isinstance(args.mesh, str):
         raise FocalFuseError(
             "With --batch give --mesh without a path: each stack's mesh goes to <name>_mesh.ply "

@@ -45,7 +45,7 @@ def check_channel(stack: Any, decide_on: int | None, meta: dict) -> None:
         raise FocalFuseError(
             f"{name} has a single channel; --decide-on needs a multi-channel file (CZYX, ZCYX)."
         )
-    if decide_on >= shape[3]:
+    if not -shape[3] <= decide_on < shape[3]:  # negative counts from the last, as --channel
         raise FocalFuseError(
             f"{name} has {shape[3]} channels (0-{shape[3] - 1}); --decide-on {decide_on} is "
             "out of range."

@@ -50,6 +50,8 @@ def run_fuse(args: argparse.Namespace) -> int:
 
     if args.scheduler or args.workers:
         raise FocalFuseError("--scheduler and --workers only apply with --batch.")
+    if args.mesh_step is not None and args.mesh is None:
+        raise FocalFuseError("--mesh-step sets the mesh's resolution; add --mesh to write one.")
     check_decide_on(args)
     with thread_limit(args.threads):
         return _fuse(args)

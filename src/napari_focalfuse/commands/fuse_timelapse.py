@@ -28,7 +28,8 @@ def _refuse_single_stack_options(args: argparse.Namespace, name: str) -> None:
     from ..timelapse_files import SINGLE_STACK_ONLY, single_stack_refusal
 
     for option in SINGLE_STACK_ONLY:
-        if getattr(args, option, None) not in (None, False):
+        value = getattr(args, option, None)
+        if value is not None and value is not False:  # 0 (--decide-on 0) is given too
             raise single_stack_refusal(name, option)
 
 

@@ -8,6 +8,11 @@ from typing import Any
 
 from ..io.mesh import MESH_OUT, NO_PIXEL_SIZE
 
+EMPTY_MESH = (
+    "no slice of {} is clearly sharp anywhere (or --mesh-step is too coarse): the mesh has no "
+    "faces."
+)
+
 __all__ = ["MESH_OUT", "add_mesh", "mesh_target"]
 
 
@@ -22,10 +27,14 @@ def mesh_target(mesh: str | bool | None, output: str) -> str | None:
 
 
 def add_mesh(outputs: Any, target: Path, result: Any, meta: dict, step: int | None) -> None:
-    """Plan the mesh of ``result`` in ``outputs``; say so when x and y can only be pixels."""
+    """Plan the mesh of ``result`` in ``outputs``; say so when x and y can only be pixels, and
+    when no pixel has a known height (a mesh without faces)."""
     from ..core.mesh import result_mesh
     from ..io.mesh import mesh_writer
 
     if meta.get("pixel_size") is None:
         print(f"napari-focalfuse: warning: {NO_PIXEL_SIZE.format(meta['name'])}", file=sys.stderr)
-    outputs.add(target, mesh_writer(target, result_mesh(result, meta.get("pixel_size"), step=step)))
+    mesh = result_mesh(result, meta.get("pixel_size"), step=step)
+    if not len(mesh.faces):
+        print(f"napari-focalfuse: warning: {EMPTY_MESH.format(meta['name'])}", file=sys.stderr)
+    outputs.add(target, mesh_writer(target, mesh))

@@ -25,6 +25,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from ..core.errors import FocalFuseError
 
@@ -152,24 +153,33 @@ def _rename_all(targets: list[Path], temporaries: list[Path]) -> None:
             ) from None
 
 
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and kill / timeout / batch schedulers
+
+
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[None]:
-    """Hold Ctrl-C back while the renames run (main thread only: others never get it)."""
+    """Hold Ctrl-C and SIGTERM back while the renames run (main thread only: others never get
+    them)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[tuple[int, object]] = []
+    previous: dict[int, Any] = {}
     try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append((signum, frame)))
+        for signum in HELD_SIGNALS:
+            previous[signum] = signal.signal(signum, lambda s, frame: caught.append((s, frame)))
     except ValueError:  # pragma: no cover - not the main interpreter
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:  # deliver the held-back interrupt now that every file is in place
-        if callable(previous):
-            previous(*caught[0])
-        elif previous == signal.SIG_DFL:
-            os.kill(os.getpid(), signal.SIGINT)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if caught:  # deliver the held-back signal now that every file is in place
+        signum, frame = caught[0]
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, frame)
+        elif handler == signal.SIG_DFL:
+            os.kill(os.getpid(), signum)

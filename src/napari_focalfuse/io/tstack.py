@@ -35,11 +35,10 @@ def _layout(frame_shape: tuple[int, ...], dtype: np.dtype, pixel_size: Any, z_st
         meta: dict[str, Any] = {"axes": axes}
         options: dict[str, Any] = {"imagej": True, "metadata": meta}
         options["photometric"] = "rgb" if colour else "minisblack"
-        if pixel_size is not None or z_step is not None:
-            meta["unit"] = "um"  # of both: every size this package writes is in µm
-        if pixel_size is not None:
+        if pixel_size is not None:  # a unit without it would read back as 1 µm pixels
             py, px = (float(v) for v in pixel_size)
             options["resolution"] = (1.0 / px, 1.0 / py)  # pixels per µm
+            meta["unit"] = "um"  # of both: every size this package writes is in µm
         if z_step is not None:
             meta["spacing"] = float(z_step)  # what a slice index of the map means
         return options

@@ -130,13 +130,14 @@ def channels_writer(
     if a.shape[2] == 1:
         return tiff_writer(a[..., 0], z_step=z_step, pixel_size=pixel_size)
     planes = np.ascontiguousarray(np.moveaxis(a, -1, 0))
-    meta: dict[str, Any] = {"axes": "CYX", "mode": "composite", "unit": "um"}
+    meta: dict[str, Any] = {"axes": "CYX", "mode": "composite"}
     if z_step is not None:
         meta["spacing"] = float(z_step)  # µm, as every size this package writes
     options: dict[str, Any] = {"imagej": True, "metadata": meta, "photometric": "minisblack"}
-    if pixel_size is not None:
+    if pixel_size is not None:  # a unit without it would read back as 1 µm pixels
         py, px = (float(v) for v in pixel_size)
-        options["resolution"] = (1.0 / px, 1.0 / py)  # pixels per µm, ImageJ's unit above
+        options["resolution"] = (1.0 / px, 1.0 / py)  # pixels per µm
+        meta["unit"] = "um"
     return lambda path: tifffile.imwrite(path, planes, **options)
 
 
