@@ -322,11 +322,13 @@ def fuse_one(
             outputs.add(aligned_path, stack_writer(aligned_slices(stack, result.alignment), **physical))
         if mesh_path is not None:
             from .core.mesh import result_mesh
-            from .io.mesh import NO_PIXEL_SIZE, mesh_writer
+            from .io.mesh import EMPTY_MESH, NO_PIXEL_SIZE, mesh_writer
 
             if meta.get("pixel_size") is None:
                 item.warnings.append(NO_PIXEL_SIZE.format(meta["name"]))
             mesh = result_mesh(result, meta.get("pixel_size"), step=mesh_step)
+            if not len(mesh.faces):
+                item.warnings.append(EMPTY_MESH.format(meta["name"]))
             outputs.add(mesh_path, mesh_writer(mesh_path, mesh))
         outputs.commit()
         item.ok, item.shape = True, tuple(int(k) for k in stack.shape)

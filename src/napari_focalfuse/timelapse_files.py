@@ -91,7 +91,7 @@ def fuse_timelapse_to_tiffs(
 
     run.written = write_timelapse(
         reported(), run.n_time, run.n_slices, targets, overwrite=overwrite,
-        pixel_size=meta.get("pixel_size"), z_step=z_step,
+        pixel_size=meta.get("pixel_size"),
     )  # fmt: skip
     return run
 

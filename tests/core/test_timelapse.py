@@ -94,3 +94,11 @@ def test_bad_input_is_a_sentence_naming_the_time_point():
         fuse_timelapse(movie, "sharpest")
     with pytest.raises(FocalFuseError, match=r"Weights file not found"):
         fuse_timelapse(movie, weights="missing.pt")
+
+
+def test_time_points_of_different_sizes_are_one_sentence():
+    rng = np.random.default_rng(0)
+    stacks = [rng.random((3, 32, 32), np.float32), rng.random((3, 32, 40), np.float32)]
+    pattern = r"Time point 1 has slices of shape \(32, 40\), time point 0 of \(32, 32\)"
+    with pytest.raises(FocalFuseError, match=pattern):
+        list(fuse_timelapse(stacks, "laplacian"))

@@ -27,7 +27,7 @@ def test_frames_written_out_of_order_read_back_with_a_time_axis(tmp_path, shape,
     rng = np.random.default_rng(0)
     frames = [(rng.random(shape) * 250).astype(dtype) for _ in range(4)]
     path = tmp_path / "t.tif"
-    with TStackFile(path, 4, shape, dtype, pixel_size=(0.5, 0.25), z_step=2.0) as tstack:
+    with TStackFile(path, 4, shape, dtype, pixel_size=(0.5, 0.25)) as tstack:
         for t in (2, 0, 3, 1):
             tstack.write(t, frames[t])
     with tifffile.TiffFile(path) as tf:
@@ -62,7 +62,7 @@ def test_all_outputs_appear_together_or_none(tmp_path, file_state):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mask.tif"]  # no temporaries either
     assert file_state(tmp_path / "mask.tif") == before
 
-    written = write_timelapse(_frames(4), 4, 3, targets, overwrite=True, z_step=0.5)
+    written = write_timelapse(_frames(4), 4, 3, targets, overwrite=True)
     assert written == list(targets.values())
     fused, mask, height = (tifffile.imread(targets[k]) for k in ("fused", "mask", "height"))
     assert fused.shape == (4, 16, 20) and fused.dtype == np.uint16

@@ -170,3 +170,17 @@ def test_truncated_stack_raises_error_naming_file(tmp_path, rgb_stack):
     assert read is not None  # a multi-page TIFF by its header: ours
     with pytest.raises(Exception, match="broken_stack.tif"):
         read(str(broken))
+
+
+def test_two_samples_per_pixel_open_as_two_channel_layers(tmp_path):
+    """Samples that are not RGB(A) (here 2 per pixel) are channels: one (Z, Y, X) layer each,
+    never one 4-D layer that would pass for a time-lapse."""
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 4000, (4, 32, 40, 2), np.uint16)
+    path = tmp_path / "two.tif"
+    tifffile.imwrite(path, data, photometric="minisblack", planarconfig="contig")
+    layers = get_reader(str(path))(str(path))
+    assert len(layers) == 1
+    stack, kwargs, kind = layers[0]
+    assert kind == "image" and kwargs["channel_axis"] == -1 and len(kwargs["name"]) == 2
+    np.testing.assert_array_equal(np.asarray(stack), data)

@@ -57,3 +57,21 @@ def test_no_surface_layer_unless_asked(make_napari_viewer, grey_stack):
     widget.method.value = "laplacian"
     widget.run_blocking()
     assert "grey surface" not in viewer.layers and viewer.dims.ndisplay == 2
+
+
+def test_surface_lies_inside_the_stack_whatever_its_z_scale(make_napari_viewer, grey_stack):
+    """A z-step typed into the widget (2.5 µm) on a stack of unit z scale: the surface's heights
+    (µm) are placed where their slices lie, not 2.5 times as far."""
+    viewer = make_napari_viewer()
+    stack = viewer.add_image(grey_stack, name="grey")
+    widget = FuseWidget(viewer)
+    widget.stack.reset_choices()
+    widget.stack.value = stack
+    widget.method.value = "laplacian"
+    widget.z_step.value = 2.5
+    widget.show_surface.value = True
+    widget.run_blocking()
+    surface = viewer.layers["grey surface"]
+    world_z = surface.data[0][:, 0] * surface.scale[0] + surface.translate[0]
+    assert surface.scale[0] == 1 / 2.5
+    assert 0 <= world_z.min() and world_z.max() <= len(grey_stack) - 1 + 1e-3

@@ -38,6 +38,7 @@ class CurrentMap:
         its aligned view."""
         return (
             is_stack_layer(layer)
+            and layer.ndim == 3  # (Z, Y, X) grey or RGB: not a time-lapse or many channels
             and layer is not self.stack
             and not (layer.metadata or {}).get("aligned")
             and tuple(layer.data.shape[:3]) == tuple(self.stack.data.shape[:3])

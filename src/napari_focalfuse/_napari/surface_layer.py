@@ -1,8 +1,9 @@
 """The specimen's surface as a napari Surface layer, coloured by the fused image (no Qt here).
 
 The mesh is core.mesh's, in the stack's data coordinates: rows and columns of the stack, and
-heights in µm when the z-step is known (world z is µm then, as on a stack our reader opened),
-else in slices (then the stack's own z scale places them). y and x take the stack's scale and
+heights in µm when the z-step is known, else in slices; a z scale of the stack's own z scale
+over the z-step puts a height of k slices where slice k lies, whatever unit the stack's z
+scale is in (or none). y and x take the stack's scale and
 translate plus the result's offset, like the fused image, so in 3-D the surface lies inside
 the stack's volume. A re-run replaces the layer's data in place.
 """
@@ -55,7 +56,7 @@ def show_surface(
     sz, sy, sx = (float(v) for v in stack_layer.scale[-3:])
     tz, ty, tx = (float(v) for v in stack_layer.translate[-3:])
     place: dict[str, Any] = {
-        "scale": (1.0 if result.z_step else sz, sy, sx),
+        "scale": (sz / (result.z_step or 1.0), sy, sx),  # slice k lies at tz + k * sz
         "translate": (tz, ty + offset[0] * sy, tx + offset[1] * sx),
         "metadata": {"source": stack_layer.name, "z_unit": "µm" if result.z_step else "slice"},
     }

@@ -28,7 +28,10 @@ LayerData = tuple[Any, dict, str]
 
 
 def is_timelapse_layer(layer: Any) -> bool:
-    """An Image layer of (T, Z, Y, X) grey or (T, Z, Y, X, C) colour."""
+    """A 4-D Image layer: (T, Z, Y, X) grey or (T, Z, Y, X, RGB), time first as napari orders
+    a time-lapse. This plugin's reader opens multi-channel stacks as one 3-D layer per channel,
+    so a 4-D layer from it is always a time-lapse; a (Z, C, Y, X) array opened otherwise would
+    be taken for one (the status line then says "N time points of C slices")."""
     from napari.layers import Image
 
     return isinstance(layer, Image) and layer.ndim == 4 and not layer.multiscale

@@ -6,12 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..io.mesh import MESH_OUT, NO_PIXEL_SIZE
-
-EMPTY_MESH = (
-    "no slice of {} is clearly sharp anywhere (or --mesh-step is too coarse): the mesh has no "
-    "faces."
-)
+from ..io.mesh import EMPTY_MESH, MESH_OUT, NO_PIXEL_SIZE
 
 __all__ = ["MESH_OUT", "add_mesh", "mesh_target"]
 

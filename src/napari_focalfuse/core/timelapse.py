@@ -110,10 +110,18 @@ def _frames(
 
         return report
 
+    first: tuple[int, ...] | None = None  # slice shape of time point 0
     for t in range(n):
         if should_stop is not None and should_stop():
             raise Cancelled("fusion cancelled")
         stack = stacks[t]
+        shape = tuple(int(k) for k in np.shape(stack)[1:])
+        if first is not None and shape != first:
+            raise FocalFuseError(
+                f"Time point {t} has slices of shape {shape}, time point 0 of {first}; every "
+                "time point must have the same size."
+            )
+        first = shape
         try:
             result = fuse(stack, progress=relay(t), should_stop=should_stop, **options)
         except FocalFuseError as exc:

@@ -20,6 +20,10 @@ from .output_group import OutputGroup, Writer, check_writable
 MESH_OUT = (".ply", ".obj")
 # a warning when a stack has no pixel size: x and y of its mesh are pixels, its z µm
 NO_PIXEL_SIZE = "{} has no pixel size; the mesh's x and y are in pixels, its heights in µm."
+EMPTY_MESH = (
+    "no slice of {} is clearly sharp anywhere (or --mesh-step is too coarse): the mesh has no "
+    "faces."
+)
 
 
 def _write_ply(path: Path, mesh: SurfaceMesh) -> None:

@@ -228,7 +228,10 @@ def read_tiff(
     )  # fmt: skip
     check_memory(plan.out_shape, dtype, name)
     meta["axes"] = "ZYXC" if plan.colour is not None else "ZYX"
-    meta["channels"] = plan.colour is not None and axes[plan.colour].upper() == "C"
+    # separate channels (not colours): a C axis, or samples that are not RGB(A)
+    meta["channels"] = plan.colour is not None and (
+        axes[plan.colour].upper() == "C" or shape[plan.colour] not in (3, 4)
+    )
 
     if offset is not None:
         nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize

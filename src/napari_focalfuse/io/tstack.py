@@ -4,7 +4,9 @@ The file is laid out first, header and an empty uncompressed data block, then ea
 written into its place as it is fused. Grey and 8-bit RGB frames make an ImageJ hyperstack
 with a time axis (Fiji shows frames, napari a time slider); 16-bit/float colour and RGBA,
 which ImageJ cannot hold, make a tifffile TIFF with axes "TYXS". Pixel size (µm) travels as
-resolution tags, as in every file this package writes.
+resolution tags, as in every file this package writes; the stack's z-step does not (height
+maps are in µm already): written as a T-stack's spacing it would read back as if its time
+points were slices that far apart.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def tstack_dtype(dtype: Any) -> np.dtype:
     return dtype if dtype in TIFF_DTYPES else np.dtype(np.float32)
 
 
-def _layout(frame_shape: tuple[int, ...], dtype: np.dtype, pixel_size: Any, z_step: Any) -> dict:
+def _layout(frame_shape: tuple[int, ...], dtype: np.dtype, pixel_size: Any) -> dict:
     """tifffile.imwrite options for a T-stack of frames of ``frame_shape``."""
     colour = frame_shape[-1] if len(frame_shape) == 3 else None
     axes = "TYXS" if colour else "TYX"
@@ -39,10 +41,8 @@ def _layout(frame_shape: tuple[int, ...], dtype: np.dtype, pixel_size: Any, z_st
             py, px = (float(v) for v in pixel_size)
             options["resolution"] = (1.0 / px, 1.0 / py)  # pixels per µm
             meta["unit"] = "um"  # of both: every size this package writes is in µm
-        if z_step is not None:
-            meta["spacing"] = float(z_step)  # what a slice index of the map means
         return options
-    options = _tiff_options(colour, z_step=z_step, pixel_size=pixel_size)
+    options = _tiff_options(colour, pixel_size=pixel_size)
     options["metadata"]["axes"] = axes
     return options
 
@@ -59,13 +59,12 @@ class TStackFile:
         dtype: Any,
         *,
         pixel_size: tuple[float, float] | None = None,
-        z_step: float | None = None,
     ) -> None:
         import tifffile
 
         self.frame_shape = tuple(int(n) for n in frame_shape)
         self.dtype = tstack_dtype(dtype)
-        options = _layout(self.frame_shape, self.dtype, pixel_size, z_step)
+        options = _layout(self.frame_shape, self.dtype, pixel_size)
         tifffile.imwrite(path, shape=(n_frames, *self.frame_shape), dtype=self.dtype, **options)
         with tifffile.TiffFile(path) as tf:
             self._offset = tf.series[0].dataoffset
@@ -105,7 +104,6 @@ def write_timelapse(
     *,
     overwrite: bool = False,
     pixel_size: tuple[float, float] | None = None,
-    z_step: float | None = None,
 ) -> list[Path]:
     """Each frame's fused image, decision map and/or height map (``targets`` keys "fused",
     "mask", "height") into T-stack TIFFs, written as the frames come (``frames`` yields
@@ -124,8 +122,7 @@ def write_timelapse(
             if not files:
                 for (kind, image), tmp in zip(images.items(), temporaries):
                     files[kind] = opened.enter_context(TStackFile(
-                        tmp, n_frames, image.shape, image.dtype, pixel_size=pixel_size,
-                        z_step=z_step,
+                        tmp, n_frames, image.shape, image.dtype, pixel_size=pixel_size
                     ))  # fmt: skip
             for kind, image in images.items():
                 files[kind].write(t, image)
