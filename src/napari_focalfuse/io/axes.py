@@ -107,7 +107,10 @@ def plan_axes(
                 "not a focal stack; give a multi-page file or several images."
             )
         if not needs:
-            kind = "RGB image" if colour is not None else "image"
+            kind = "image"
+            if colour is not None:
+                rgb = axes[colour] == "S" and shape[colour] in (3, 4)
+                kind = "RGB image" if rgb else "multi-channel image"
             raise FocalFuseError(
                 f"{name} is a single {kind} (axes {axes}); a focal stack needs several slices."
             )
