@@ -115,12 +115,12 @@ def test_ome_tczyx_needs_and_honours_selection(tmp_path, compression):
         metadata={"axes": "TCZYX", "PhysicalSizeZ": 2.0},
     )
     with pytest.raises(
-        FocalFuseError, match=r"axes TCZYX; choose a time point \(time=\.\.\.\) and a channel"
+        FocalFuseError, match=r"axes TCZYX; choose a time point \(--time T, or time= in Python\) and a channel"
     ):
         read_stack(path)
     with pytest.raises(FocalFuseError, match=r"choose a time point"):
         read_stack(path, channel=0)
-    with pytest.raises(FocalFuseError, match=r"3 channels \(0-2\); channel=3 is out of range"):
+    with pytest.raises(FocalFuseError, match=r"3 channels \(0-2\); channel 3 is out of range"):
         read_stack(path, time=0, channel=3)
     stack, meta = read_stack(path, time=1, channel=2)
     assert stack.shape == (4, 24, 32) and meta["z_step"] == 2.0
@@ -295,7 +295,7 @@ def test_focus_sweep_saved_as_time_frames_is_a_stack(tmp_path):
         metadata={"axes": "TZYX"},
     )
     with pytest.raises(
-        FocalFuseError, match=r"tz\.tif has axes TZYX; choose a time point \(time=\.\.\.\) to"
+        FocalFuseError, match=r"tz\.tif has axes TZYX; choose a time point \(--time T, or time= in Python\) to"
     ):
         read_stack(tmp_path / "tz.tif")
 

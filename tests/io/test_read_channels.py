@@ -38,7 +38,7 @@ def test_all_channels_come_last_exact_and_lazy(tmp_path, kind):
     assert type(stack).__name__ in ("memmap", "TiffPageStack")  # read a slice at a time
     np.testing.assert_array_equal(np.asarray(stack[3]), WANT[3])
     np.testing.assert_array_equal(np.asarray(stack), WANT)
-    with pytest.raises(FocalFuseError, match=r"choose a channel \(channel=...\)"):
+    with pytest.raises(FocalFuseError, match=r"choose a channel \(--channel C, or channel= in Python\)"):
         read_stack(path, **time)  # as before without the keyword
     with pytest.raises(FocalFuseError, match="choose one channel or all channels, not both"):
         read_stack(path, all_channels=True, channel=0, **time)

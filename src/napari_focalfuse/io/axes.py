@@ -13,6 +13,12 @@ import numpy as np
 
 from ..core.errors import FocalFuseError
 
+# how to choose one, in both the command line's and Python's words
+CHOOSE = {
+    "T": "(--time T, or time= in Python)",
+    "C": "(--channel C, or channel= in Python)",
+}
+
 
 @dataclass(frozen=True)
 class AxisPlan:
@@ -44,7 +50,7 @@ class AxisPlan:
 def _pick(name: str, shape: tuple[int, ...], pos: int, value: int, what: str) -> int:
     n = shape[pos]
     if not -n <= value < n:
-        raise FocalFuseError(f"{name} has {n} {what}s (0-{n - 1}); {what}={value} is out of range.")
+        raise FocalFuseError(f"{name} has {n} {what}s (0-{n - 1}); {what} {value} is out of range.")
     return value % n
 
 
@@ -77,7 +83,7 @@ def plan_axes(
     elif colour is not None and colour < y and not rgb_planar and channel is None:
         raise FocalFuseError(
             f"{name} stores {shape[colour]} channels before Y and X (axes {axes}), which looks "
-            "channels-first; save it as (Z, Y, X, C) or choose a channel (channel=...)."
+            "channels-first; save it as (Z, Y, X, C) or choose a channel " + CHOOSE["C"] + "."
         )
     if "T" in axes and time is not None:
         t = axes.index("T")
@@ -115,7 +121,7 @@ def plan_axes(
                 f"{name} is a single {kind} (axes {axes}); a focal stack needs several slices."
             )
     if needs:
-        wanted = {"T": "a time point (time=...)", "C": "a channel (channel=...)"}
+        wanted = {"T": f"a time point {CHOOSE['T']}", "C": f"a channel {CHOOSE['C']}"}
         choose = " and ".join(wanted[a] for a in "TC" if a in needs)
         raise FocalFuseError(f"{name} has axes {axes}; choose {choose} to get one focal stack.")
     # a named Z wins; otherwise the one remaining axis (tifffile's generic Q/I/E page axis)
@@ -139,7 +145,7 @@ def plan_axes(
         elif not all_channels:  # any number of channels is kept when all are asked for
             raise FocalFuseError(
                 f"{name} has {shape[colour]} samples per pixel; only grey, RGB and RGBA are "
-                "supported (choose one with channel=...)."
+                "supported (choose one: " + CHOOSE["C"][1:] + "."
             )
     return AxisPlan(shape, select, z, y, x, colour)
 

@@ -159,7 +159,7 @@ class FileStack(LazyStack):
                 raise FocalFuseError(f"{name} is grey (one channel); leave channel unset.")
             if not -n <= channel < n:
                 raise FocalFuseError(
-                    f"{name} has {n} channels (0-{n - 1}); channel={channel} is out of range."
+                    f"{name} has {n} channels (0-{n - 1}); channel {channel} is out of range."
                 )
             self.channel = channel % n
             self.shape = self.shape[:3]
