@@ -470,7 +470,7 @@ def test_dir_lists_the_public_api():
     for name in ff.__all__:
         assert name in names
         assert getattr(ff, name) is not None
-    assert {"fuse", "finetune", "read_stack", "load_weights", "FocalFuseError"} <= set(names)
+    assert {"fuse", "finetune", "read_stack", "load_weights", "FocalFuseError", "Cancelled"} <= set(names)
 
 
 # ------------------------------------------------------------------ alignment (issue 8)

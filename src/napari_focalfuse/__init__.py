@@ -14,6 +14,7 @@ __all__ = [
     "AlignedStack",
     "Alignment",
     "AlignmentWarning",
+    "Cancelled",
     "FocalFuseError",
     "FusionResult",
     "TunedModel",
@@ -44,6 +45,7 @@ _LAZY = {
     "load_weights": "napari_focalfuse.core.weights",
     "render_focal_stack": "napari_focalfuse.core.synthetic",
     "FocalFuseError": "napari_focalfuse.core.errors",
+    "Cancelled": "napari_focalfuse.core.errors",
     "read_stack": "napari_focalfuse.io.read",
     "fuse_timelapse": "napari_focalfuse.core.timelapse",
     "read_timelapse": "napari_focalfuse.io.timelapse",
@@ -55,7 +57,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from .core.align import AlignedStack, Alignment, align_stack
     from .core.apply_map import apply_map
-    from .core.errors import FocalFuseError
+    from .core.errors import Cancelled, FocalFuseError
     from .core.fusion import AlignmentWarning, FusionResult, fuse
     from .core.mesh import result_mesh, surface_mesh
     from .core.synthetic import render_focal_stack
