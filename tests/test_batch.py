@@ -303,3 +303,40 @@ def test_batch_fuses_every_time_point_of_each_time_lapse(tmp_path, capsys):
     items = fuse_many([src / "a.tif"], tmp_path / "aligned", method="laplacian", aligned_stacks=True)
     assert not items[0].ok and "--aligned-stack writes one focal stack" in items[0].error
     assert list((tmp_path / "aligned").iterdir()) == []
+
+
+def test_batch_writes_height_surface_and_confidence_maps(three_stacks, tmp_path, capsys):
+    """Bare --height/--surface/--confidence give <name>_<kind>.tif per stack, equal to what the
+    single-stack command writes; a path is refused, and so is a map needing a missing z-step."""
+    from napari_focalfuse.cli import main
+
+    src = three_stacks["grey16"]
+    common = ["--method", "laplacian", "--z-step", "2", "-q"]
+    maps = ["--height", "--surface", "--confidence"]
+    assert main(["fuse", "--batch", str(src), "-o", str(tmp_path / "out"), *maps, *common]) == 0
+    single = {k: tmp_path / f"one_{k}.tif" for k in ("height", "surface", "confidence")}
+    options = [a for k, path in single.items() for a in (f"--{k}", str(path))]
+    assert main(["fuse", str(src), "-o", str(tmp_path / "one.tif"), *options, *common]) == 0
+    for kind, path in single.items():
+        written = tifffile.imread(tmp_path / "out" / f"grey16_{kind}.tif")
+        assert written.shape == (H, W) and written.dtype == np.float32
+        np.testing.assert_array_equal(written, tifffile.imread(path))
+    capsys.readouterr()
+
+    assert main(["fuse", "--batch", str(src), "-o", str(tmp_path / "x"), "--height", "h.tif"]) == 2
+    assert "With --batch give --height without a path" in capsys.readouterr().err
+    items = fuse_many([src], tmp_path / "nostep", method="laplacian", maps=("surface",))
+    assert not items[0].ok and "pass --z-step to write a surface height map" in items[0].error
+    assert list((tmp_path / "nostep").iterdir()) == []
+
+
+def test_bare_map_options_write_beside_the_fused_image(three_stacks, tmp_path, capsys):
+    from napari_focalfuse.cli import main
+
+    out = tmp_path / "res.tif"
+    args = ["fuse", str(three_stacks["grey16"]), "-o", str(out), "--height", "--confidence"]
+    assert main([*args, "--z-step", "1.5", "--method", "laplacian", "-q"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".tif") == [
+        "res.tif", "res_confidence.tif", "res_height.tif"
+    ]
+    assert tifffile.imread(tmp_path / "res_height.tif").max() <= 1.5 * (N - 1)

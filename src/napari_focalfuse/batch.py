@@ -37,6 +37,9 @@ class StackSpec:
         return self.source
 
 
+MAPS = ("height", "surface", "confidence")  # optional maps, each <name>_<kind>.tif
+
+
 @dataclass
 class BatchItem:
     """Outcome of one stack; ``error`` is a sentence for the user when ``ok`` is False."""
@@ -240,6 +243,17 @@ def _is_timelapse(spec: StackSpec, read_options: dict[str, Any] | None) -> bool:
     )
 
 
+def _map_of(result: Any, kind: str) -> Any:
+    """The map ``kind`` (one of MAPS) of a FusionResult, as the single-stack command writes it."""
+    from .core.mesh import MIN_CONFIDENCE
+
+    if kind == "height":
+        return result.height
+    if kind == "surface":
+        return result.surface_height(MIN_CONFIDENCE)
+    return result.confidence
+
+
 def fuse_one(
     spec: StackSpec,
     fused_path: str,
@@ -253,6 +267,7 @@ def fuse_one(
     aligned_path: str | None = None,
     mesh_path: str | None = None,
     mesh_step: int | None = None,
+    map_paths: dict[str, str] | None = None,
 ) -> BatchItem:
     """Read, fuse and write one stack (all files or none); failures become ``item.error``.
 
@@ -260,7 +275,8 @@ def fuse_one(
     overrides the file's. ``cores``: CPU threads shared by all ``concurrent`` tasks.
     ``aligned_path``: also write the slices as fused (aligned, cropped) as a multi-page TIFF.
     ``mesh_path``: also write the surface mesh (.ply/.obj; needs a z-step), ``mesh_step`` px
-    per vertex (None: core.mesh.default_step).
+    per vertex (None: core.mesh.default_step). ``map_paths``: kind (one of ``MAPS``) -> where
+    that map goes; height and surface need a z-step.
     A time-lapse file (no ``time`` chosen) is fused at every time point into T-stacks.
     """
     if _is_timelapse(spec, read_options):
@@ -291,7 +307,8 @@ def fuse_one(
         from .io.read import read_stack
         from .io.write import channels_writer, decision_map_writer, stack_writer, tiff_writer
 
-        for path in (fused_path, mask_path, aligned_path, mesh_path):  # before the work
+        map_paths = dict(map_paths or {})
+        for path in (fused_path, mask_path, aligned_path, mesh_path, *map_paths.values()):
             if path is not None:
                 check_writable(path, overwrite)
         torch.set_num_threads(_task_threads(concurrent, cores))
@@ -302,9 +319,13 @@ def fuse_one(
         kwargs = dict(fuse_kwargs or {})
         if kwargs.get("z_step") is None:
             kwargs["z_step"] = meta.get("z_step")  # µm, or None
-        if mesh_path is not None and kwargs["z_step"] is None:
+        wants = {"height": "height map", "surface": "surface height map"}
+        needs_step = [what for kind, what in wants.items() if kind in map_paths]
+        needs_step += ["mesh"] if mesh_path is not None else []
+        if needs_step and kwargs["z_step"] is None:
             raise FocalFuseError(
-                f"{meta['name']} has no z-step in its metadata; pass --z-step to write a mesh."
+                f"{meta['name']} has no z-step in its metadata; pass --z-step to write a "
+                f"{needs_step[0]}."
             )
         with alignment_warnings_silenced():  # reported through item.warnings
             result = fuse(stack, **kwargs)
@@ -318,6 +339,8 @@ def fuse_one(
         writer = channels_writer if by_map else tiff_writer
         outputs.add(fused_path, writer(result.fused, **physical))
         outputs.add(mask_path, decision_map_writer(result.mask, n, **physical))
+        for kind, path in map_paths.items():
+            outputs.add(path, tiff_writer(_map_of(result, kind), **physical))
         if aligned_path is not None:
             outputs.add(aligned_path, stack_writer(aligned_slices(stack, result.alignment), **physical))
         if mesh_path is not None:
@@ -401,12 +424,13 @@ def fuse_many(
     aligned_stacks: bool = False,
     meshes: bool = False,
     mesh_step: int | None = None,
+    maps: tuple[str, ...] = (),
     **fuse_kwargs: Any,
 ) -> list[BatchItem]:
     """Fuse every stack in ``inputs`` into ``out_dir/<name>_fused.tif`` and ``<name>_mask.tif``
     (and ``<name>_aligned.tif``, the slices as fused, with ``aligned_stacks``; the surface as
     ``<name>_mesh.ply`` with ``meshes``, one vertex per ``mesh_step`` px, a stack without a
-    z-step failing).
+    z-step failing; and ``<name>_<kind>.tif`` for each kind of ``maps``, see ``MAPS``).
 
     ``scheduler``: None/"threads" (default), "processes", "synchronous", or a
     ``tcp://host:port`` address of a running dask.distributed scheduler. ``workers``: stacks
@@ -432,6 +456,10 @@ def fuse_many(
     paths = [(str(out / f"{s.name}_fused.tif"), str(out / f"{s.name}_mask.tif")) for s in specs]
     aligned = [str(out / f"{s.name}_aligned.tif") if aligned_stacks else None for s in specs]
     mesh_paths = [str(out / f"{s.name}_mesh.ply") if meshes else None for s in specs]
+    unknown = set(maps) - set(MAPS)
+    if unknown:
+        raise FocalFuseError(f"Unknown maps {sorted(unknown)}; choose from {', '.join(MAPS)}.")
+    map_paths = [{kind: str(out / f"{s.name}_{kind}.tif") for kind in maps} for s in specs]
 
     remote = scheduler is not None and "://" in scheduler
     if not remote and (scheduler or "threads") not in LOCAL_SCHEDULERS:
@@ -462,9 +490,9 @@ def fuse_many(
         task(
             spec, f, m, overwrite=overwrite, concurrent=concurrent,
             cores=None if remote else cores, read_options=read_options, fuse_kwargs=fuse_kwargs,
-            aligned_path=a, mesh_path=mp, mesh_step=mesh_step,
+            aligned_path=a, mesh_path=mp, mesh_step=mesh_step, map_paths=mm,
         )  # fmt: skip
-        for spec, (f, m), a, mp in zip(specs, paths, aligned, mesh_paths)
+        for spec, (f, m), a, mp, mm in zip(specs, paths, aligned, mesh_paths, map_paths)
     ]
     if remote:
         return _run_distributed(tasks, scheduler, specs, paths, on_done)

@@ -166,23 +166,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MASK.tif",
         help="also write the decision map (slice index per pixel, uint8/uint16)",
     )
-    f.add_argument(
-        "--height",
-        metavar="H.tif",
-        help="also write the height map: slice index x z-step, float32 (needs a z-step)",
-    )
-    f.add_argument(
-        "--surface",
-        metavar="S.tif",
-        help="also write the sub-slice height map in µm, float32: where focus peaks between "
-        "slices, NaN where no slice is clearly sharp (needs a z-step)",
-    )
-    f.add_argument(
-        "--confidence",
-        metavar="C.tif",
-        help="also write how clearly one slice is sharpest at each pixel, float32 in 0..1 "
-        "(near 0 on flat, textureless background)",
-    )
+    maps = {
+        "height": "the height map: slice index x z-step, float32 (needs a z-step)",
+        "surface": "the sub-slice height map in µm, float32: where focus peaks between slices, "
+        "NaN where no slice is clearly sharp (needs a z-step)",
+        "confidence": "how clearly one slice is sharpest at each pixel, float32 in 0..1 (near 0 "
+        "on flat, textureless background)",
+    }
+    for kind, what in maps.items():
+        f.add_argument(
+            f"--{kind}",
+            nargs="?",
+            const=True,
+            default=None,
+            metavar="PATH",
+            help=f"also write {what}; PATH defaults to <OUT>_{kind}.tif; with --batch give no "
+            f"PATH: each stack's goes to <name>_{kind}.tif in OUT",
+        )
     f.add_argument(
         "--mesh",
         nargs="?",
@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="fuse many stacks in parallel: each INPUT is a stack (TIFF or folder of slices), a "
         "folder of stacks, or a quoted glob; OUT is a folder receiving <name>_fused.tif and "
         "<name>_mask.tif (and <name>_aligned.tif with --aligned-stack, <name>_mesh.ply with "
-        "--mesh)",
+        "--mesh, <name>_height.tif with --height, and so on for --surface and --confidence)",
     )
     f.add_argument(
         "--scheduler",

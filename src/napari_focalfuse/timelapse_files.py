@@ -113,9 +113,12 @@ def fuse_timelapse_item(spec: Any, fused_path: str, mask_path: str, **task: Any)
     try:
         kwargs = dict(task.get("fuse_kwargs") or {})
         kwargs.pop("keep_size", None)  # a time-lapse always keeps it
+        maps = dict(task.get("map_paths") or {})  # the height map is a T-stack; others refused
         asked = {
             "aligned_stack": task.get("aligned_path"),
             "mesh": task.get("mesh_path"),
+            "surface": maps.get("surface"),
+            "confidence": maps.get("confidence"),
             "decide_on": kwargs.pop("decide_on", None),
         }
         for option, value in asked.items():
@@ -125,6 +128,8 @@ def fuse_timelapse_item(spec: Any, fused_path: str, mask_path: str, **task: Any)
         channel = (task.get("read_options") or {}).get("channel")
         timelapse, meta = read_timelapse(_source(spec), channel=channel)
         targets = {"fused": Path(fused_path), "mask": Path(mask_path)}
+        if "height" in maps:
+            targets["height"] = Path(maps["height"])
         with alignment_warnings_silenced():  # reported through item.warnings
             run = fuse_timelapse_to_tiffs(
                 timelapse, meta, targets, overwrite=task.get("overwrite", False), **kwargs

@@ -11,28 +11,25 @@ from ..core.errors import FocalFuseError
 
 def run_batch(args: argparse.Namespace) -> int:
     """Fuse every stack; report what each one read and its outcome; exit 2 if any failed."""
-    from ..batch import BatchItem, expand_inputs, fuse_many
+    from ..batch import MAPS, BatchItem, expand_inputs, fuse_many
     from ..core.align_report import align_mode, alignment_warnings_silenced
     from .channels import check_decide_on
     from .progress import bar
 
     check_decide_on(args)
-    if args.mask or args.height or args.surface or args.confidence:
-        raise FocalFuseError(
-            "--batch writes <name>_mask.tif itself; drop --mask/--height/--surface/--confidence."
-        )
-    if isinstance(args.aligned_stack, str):
-        raise FocalFuseError(
-            "With --batch give --aligned-stack without a path: each stack's aligned slices go "
-            "to <name>_aligned.tif in the output folder."
-        )
+    if args.mask:
+        raise FocalFuseError("--batch writes <name>_mask.tif itself; drop --mask.")
     if args.mesh_step is not None and args.mesh is None:
         raise FocalFuseError("--mesh-step sets the mesh's resolution; add --mesh to write one.")
-    if isinstance(args.mesh, str):
-        raise FocalFuseError(
-            "With --batch give --mesh without a path: each stack's mesh goes to <name>_mesh.ply "
-            "in the output folder."
-        )
+    named = {"aligned_stack": "aligned", "mesh": "mesh", **{k: k for k in MAPS}}
+    for option, kind in named.items():
+        if isinstance(getattr(args, option), str):
+            ext = ".ply" if kind == "mesh" else ".tif"
+            flag = "--" + option.replace("_", "-")
+            raise FocalFuseError(
+                f"With --batch give {flag} without a path: each stack's goes to "
+                f"<name>_{kind}{ext} in the output folder."
+            )
     for warning in _repeated_stacks(expand_inputs(args.inputs)):
         print(f"napari-focalfuse: warning: {warning}", file=sys.stderr)
     progress = bar(None, "stacks", "stack", args.quiet)
@@ -63,6 +60,7 @@ def run_batch(args: argparse.Namespace) -> int:
                 on_done=done,
                 aligned_stacks=bool(args.aligned_stack),
                 meshes=bool(args.mesh),
+                maps=tuple(kind for kind in MAPS if getattr(args, kind)),
                 mesh_step=args.mesh_step,
                 method=args.method,
                 weights=args.weights,

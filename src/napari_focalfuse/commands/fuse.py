@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..core.errors import FocalFuseError
-from .outputs import IMAGE_OUT, TIFF_OUT, check_outputs
+from .outputs import IMAGE_OUT, TIFF_OUT, check_outputs, sibling_target
 from .progress import FuseBar
 
 
@@ -23,16 +22,6 @@ def report_inputs(meta: dict, n_slices: int) -> None:
     print(f"reading {describe_inputs(meta, n_slices)}", file=sys.stderr)
     for warning in duplicate_warnings(meta["paths"]):
         print(f"napari-focalfuse: warning: {warning}", file=sys.stderr)
-
-
-def aligned_stack_target(aligned_stack: str | bool | None, output: str) -> str | None:
-    """Where ``--aligned-stack`` writes: its PATH, or ``<OUT>_aligned.tif`` when given bare."""
-    if aligned_stack is None:
-        return None
-    if aligned_stack is True:
-        out = Path(output)
-        return str(out.with_name(f"{out.stem}_aligned.tif"))
-    return str(aligned_stack)
 
 
 def report_alignment(alignment, warnings: list[str], mode: bool | str, slice_shape: tuple[int, ...]) -> None:
@@ -73,17 +62,17 @@ def _fuse(args: argparse.Namespace) -> int:
     from .channels import check_channel, fused_writer
 
     from ..core.mesh import MIN_CONFIDENCE
-    from .mesh import MESH_OUT, add_mesh, mesh_target
+    from .mesh import MESH_OUT, add_mesh
 
     out, mask_out, height_out, surface_out, confidence_out, aligned_out, mesh_out = check_outputs(
         [
             (args.output, IMAGE_OUT, "output"),
             (args.mask, TIFF_OUT + (".png",), "mask"),
-            (args.height, TIFF_OUT, "height map"),
-            (args.surface, TIFF_OUT, "surface height map"),
-            (args.confidence, TIFF_OUT, "confidence map"),
-            (aligned_stack_target(args.aligned_stack, args.output), TIFF_OUT, "aligned stack"),
-            (mesh_target(args.mesh, args.output), MESH_OUT, "mesh"),
+            (sibling_target(args.height, args.output, "height"), TIFF_OUT, "height map"),
+            (sibling_target(args.surface, args.output, "surface"), TIFF_OUT, "surface height map"),
+            (sibling_target(args.confidence, args.output, "confidence"), TIFF_OUT, "confidence map"),
+            (sibling_target(args.aligned_stack, args.output, "aligned"), TIFF_OUT, "aligned stack"),
+            (sibling_target(args.mesh, args.output, "mesh", ".ply"), MESH_OUT, "mesh"),
         ],
         args.inputs,
         args.overwrite,

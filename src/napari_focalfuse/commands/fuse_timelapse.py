@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .outputs import TIFF_OUT, check_outputs
+from .outputs import TIFF_OUT, check_outputs, sibling_target
 from .progress import FuseBar
 
 
@@ -47,7 +47,7 @@ def fuse_timelapse_file(args: argparse.Namespace) -> int:
         [
             (args.output, TIFF_OUT, "time-lapse output"),
             (args.mask, TIFF_OUT, "time-lapse mask"),
-            (args.height, TIFF_OUT, "time-lapse height map"),
+            (sibling_target(args.height, args.output, "height"), TIFF_OUT, "time-lapse height map"),
         ],
         args.inputs,
         args.overwrite,

@@ -1,4 +1,4 @@
-"""``fuse --mesh``: where the surface mesh goes, and adding it to the command's outputs."""
+"""``fuse --mesh``: adding the surface mesh to the command's outputs, with its warnings."""
 
 from __future__ import annotations
 
@@ -8,17 +8,7 @@ from typing import Any
 
 from ..io.mesh import EMPTY_MESH, MESH_OUT, NO_PIXEL_SIZE
 
-__all__ = ["MESH_OUT", "add_mesh", "mesh_target"]
-
-
-def mesh_target(mesh: str | bool | None, output: str) -> str | None:
-    """Where ``--mesh`` writes: its PATH, or ``<OUT>_mesh.ply`` when given bare."""
-    if mesh is None:
-        return None
-    if mesh is True:
-        out = Path(output)
-        return str(out.with_name(f"{out.stem}_mesh.ply"))
-    return str(mesh)
+__all__ = ["MESH_OUT", "add_mesh"]
 
 
 def add_mesh(outputs: Any, target: Path, result: Any, meta: dict, step: int | None) -> None:

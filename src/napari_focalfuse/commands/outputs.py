@@ -12,6 +12,17 @@ IMAGE_OUT = (".tif", ".tiff", ".png")
 TIFF_OUT = (".tif", ".tiff")
 
 
+def sibling_target(value: str | bool | None, output: str, kind: str, ext: str = ".tif") -> str | None:
+    """Where an optional output goes: its PATH, ``<OUT>_<kind><ext>`` beside the fused image when
+    the option is given bare, or None when it is not given."""
+    if value is None:
+        return None
+    if value is True:
+        out = Path(output)
+        return str(out.with_name(f"{out.stem}_{kind}{ext}"))
+    return str(value)
+
+
 def check_outputs(
     outputs: Sequence[tuple[str | None, tuple[str, ...], str]],
     inputs: Iterable[str],
