@@ -33,6 +33,17 @@ def report_alignment(alignment, warnings: list[str], mode: bool | str, slice_sha
         print(f"napari-focalfuse: warning: {warning}", file=sys.stderr)
 
 
+def fuse_options(args: argparse.Namespace, scale: int) -> dict:
+    """The options of ``fuse()`` every fuse command takes from its arguments alike."""
+    from ..core.align_report import align_mode
+
+    return {
+        "method": args.method, "weights": args.weights, "window": args.window, "scale": scale,
+        "consistency": args.consistency, "soften": args.soften, "align": align_mode(args.align),
+        "align_model": args.align_model, "device": args.device,
+    }  # fmt: skip
+
+
 def run_fuse(args: argparse.Namespace) -> int:
     from .channels import check_decide_on
     from .threads import thread_limit
@@ -111,21 +122,9 @@ def _fuse(args: argparse.Namespace) -> int:
     try:
         with alignment_warnings_silenced():  # reported below, one line each
             result = fuse(
-                stack,
-                args.method,
-                args.weights,
-                window=args.window,
-                scale=scale,
-                consistency=args.consistency,
-                soften=args.soften,
-                align=mode,
-                align_model=args.align_model,
-                keep_size=args.keep_size,
-                z_step=z_step,
-                device=args.device,
-                progress=progress,
-                decide_on=args.decide_on,
-            )
+                stack, **fuse_options(args, scale), keep_size=args.keep_size, z_step=z_step,
+                progress=progress, decide_on=args.decide_on,
+            )  # fmt: skip
     finally:
         progress.close()
     report_alignment(result.alignment, result.warnings, mode, tuple(stack.shape[1:]))

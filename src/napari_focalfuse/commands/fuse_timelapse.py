@@ -39,7 +39,7 @@ def fuse_timelapse_file(args: argparse.Namespace) -> int:
     from ..io.limits import check_memory
     from ..io.timelapse import read_timelapse
     from ..timelapse_files import fuse_timelapse_to_tiffs
-    from .fuse import stack_source
+    from .fuse import fuse_options, stack_source
 
     source = stack_source(args.inputs)
     _refuse_single_stack_options(args, Path(args.inputs[0]).name)
@@ -69,16 +69,8 @@ def fuse_timelapse_file(args: argparse.Namespace) -> int:
                 {kind: path for kind, path in targets.items() if path is not None},
                 overwrite=args.overwrite,
                 progress=progress,
-                method=args.method,
-                weights=args.weights,
-                window=args.window,
-                scale=scale,
-                consistency=args.consistency,
-                soften=args.soften,
-                align=mode,
-                align_model=args.align_model,
                 z_step=args.z_step,
-                device=args.device,
+                **fuse_options(args, scale),
             )
     finally:
         progress.close()
