@@ -21,6 +21,18 @@ class Outcome:
     cancelled: bool = False
 
 
+def outcome_of(work: Callable[[], Any]) -> Outcome:
+    """``work()``'s value, or its cancellation or user error (a sentence) as an Outcome."""
+    from ..core.errors import Cancelled, FocalFuseError
+
+    try:
+        return Outcome(value=work())
+    except Cancelled:
+        return Outcome(cancelled=True)
+    except FocalFuseError as exc:
+        return Outcome(error=str(exc))
+
+
 @dataclass
 class FuseJob:
     """A call of :func:`napari_focalfuse.fuse` with everything captured on the GUI thread."""
@@ -35,18 +47,11 @@ class FuseJob:
     ) -> Outcome:
         import warnings
 
-        from ..core.errors import Cancelled, FocalFuseError
         from ..core.fusion import AlignmentWarning
 
-        try:
-            with warnings.catch_warnings():  # nested in the worker's own catch_warnings
-                warnings.simplefilter("ignore", AlignmentWarning)
-                result = self._fuse(progress, should_stop)
-        except Cancelled:
-            return Outcome(cancelled=True)
-        except FocalFuseError as exc:
-            return Outcome(error=str(exc))
-        return Outcome(value=result)
+        with warnings.catch_warnings():  # nested in the worker's own catch_warnings
+            warnings.simplefilter("ignore", AlignmentWarning)
+            return outcome_of(lambda: self._fuse(progress, should_stop))
 
     def _fuse(
         self,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .jobs import Outcome
+from .jobs import Outcome, outcome_of
 from .layers import _upsert, is_stack_layer
 from .preview_region import PREVIEW_SUFFIX
 
@@ -64,25 +64,24 @@ class MapJob:
         progress: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> Outcome:
+        return outcome_of(lambda: self._fuse_all(progress, should_stop))
+
+    def _fuse_all(
+        self,
+        progress: Callable[[int, int], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> list[Any]:
         from ..core.apply_map import apply_map
-        from ..core.errors import Cancelled, FocalFuseError
 
         n = int(self.current.stack.data.shape[0])
         total = n * len(self.stacks)
         fused = []
-        try:
-            for i, data in enumerate(self.stacks):
-                if self.current.region is not None:
-                    data = self.current.region.crop(data)
-                step = (lambda done, _n, i=i: progress(i * n + done, total)) if progress else None
-                fused.append(
-                    apply_map(data, self.current.result, progress=step, should_stop=should_stop)
-                )
-        except Cancelled:
-            return Outcome(cancelled=True)
-        except FocalFuseError as exc:
-            return Outcome(error=str(exc))
-        return Outcome(value=fused)
+        for i, data in enumerate(self.stacks):
+            if self.current.region is not None:
+                data = self.current.region.crop(data)
+            step = (lambda done, _n, i=i: progress(i * n + done, total)) if progress else None
+            fused.append(apply_map(data, self.current.result, progress=step, should_stop=should_stop))
+        return fused
 
 
 def show_map_fused(

@@ -12,8 +12,9 @@ from ..core.errors import FocalFuseError
 def run_batch(args: argparse.Namespace) -> int:
     """Fuse every stack; report what each one read and its outcome; exit 2 if any failed."""
     from ..batch import MAPS, BatchItem, expand_inputs, fuse_many
-    from ..core.align_report import align_mode, alignment_warnings_silenced
+    from ..core.align_report import alignment_warnings_silenced
     from .channels import check_decide_on
+    from .fuse import fuse_options
     from .progress import bar
 
     check_decide_on(args)
@@ -62,17 +63,9 @@ def run_batch(args: argparse.Namespace) -> int:
                 meshes=bool(args.mesh),
                 maps=tuple(kind for kind in MAPS if getattr(args, kind)),
                 mesh_step=args.mesh_step,
-                method=args.method,
-                weights=args.weights,
-                window=args.window,
-                scale=args.scale,
-                consistency=args.consistency,
-                soften=args.soften,
-                align=align_mode(args.align),
-                align_model=args.align_model,
+                **fuse_options(args, args.scale),
                 keep_size=args.keep_size,
                 z_step=args.z_step,
-                device=args.device,
                 decide_on=args.decide_on,
             )
     except KeyboardInterrupt:

@@ -33,7 +33,7 @@ def report_alignment(alignment, warnings: list[str], mode: bool | str, slice_sha
         print(f"napari-focalfuse: warning: {warning}", file=sys.stderr)
 
 
-def fuse_options(args: argparse.Namespace, scale: int) -> dict:
+def fuse_options(args: argparse.Namespace, scale: int | str) -> dict:
     """The options of ``fuse()`` every fuse command takes from its arguments alike."""
     from ..core.align_report import align_mode
 
