@@ -6,6 +6,16 @@ import numpy as np
 import pytest
 
 from napari_focalfuse._napari.registry import TUNED_MODELS
+from napari_focalfuse.core.weights import default_weights_path
+
+WEIGHTS = "default" if default_weights_path().is_file() else "random"
+
+
+def prepare(widget, layer) -> None:
+    """Point a fuse widget at ``layer`` with the shipped weights (random when not built)."""
+    widget.stack.reset_choices()
+    widget.stack.value = layer
+    widget.weights.value = WEIGHTS
 
 
 def rendered_stack(rgb: bool = True, n: int = 4, size: int = 96) -> np.ndarray:

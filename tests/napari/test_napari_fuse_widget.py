@@ -6,10 +6,10 @@ import numpy as np
 from napari.layers import Image, Labels
 
 from napari_focalfuse._napari._qt.fuse_widget import FuseWidget
-from napari_focalfuse.core.weights import default_weights_path
+
+from .conftest import WEIGHTS, prepare
 
 PLUGIN = "napari-focalfuse"
-WEIGHTS = "default" if default_weights_path().is_file() else "random"
 
 
 def _run(qtbot, widget: FuseWidget) -> None:
@@ -17,12 +17,6 @@ def _run(qtbot, widget: FuseWidget) -> None:
     widget.run_button.clicked.emit()
     assert widget.running
     qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
-
-
-def _prepare(widget: FuseWidget, layer) -> None:
-    widget.stack.reset_choices()
-    widget.stack.value = layer
-    widget.weights.value = WEIGHTS
 
 
 def test_docked_widget_fuses_and_updates_in_place(make_napari_viewer, qtbot, monkeypatch, rgb_stack):
@@ -41,7 +35,7 @@ def test_docked_widget_fuses_and_updates_in_place(make_napari_viewer, qtbot, mon
                              translate=(0, 10, 20), units=("µm", "µm", "µm"))
     _dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Fuse focal stack")
     assert isinstance(widget, FuseWidget)
-    _prepare(widget, stack)
+    prepare(widget, stack)
     _run(qtbot, widget)
     assert len(bars) == 1 and bars[0].n == bars[0].total >= len(rgb_stack)  # ran to the end
 
@@ -76,7 +70,7 @@ def test_direct_widget_grey_stack_blocking(make_napari_viewer, grey_stack):
     viewer = make_napari_viewer()
     stack = viewer.add_image(grey_stack, name="grey")
     widget = FuseWidget(viewer)
-    _prepare(widget, stack)
+    prepare(widget, stack)
     widget.soften.value = False
     outcome = widget.run_blocking()
     assert outcome.error is None and not outcome.cancelled
@@ -102,7 +96,7 @@ def test_cancel_leaves_viewer_unchanged(make_napari_viewer, qtbot, monkeypatch, 
     viewer = make_napari_viewer()
     stack = viewer.add_image(np.concatenate([grey_stack] * 3), name="long")
     widget = FuseWidget(viewer)
-    _prepare(widget, stack)
+    prepare(widget, stack)
     widget.start()
     widget.cancel()  # before the worker reaches its first slice
     qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
@@ -118,7 +112,7 @@ def test_core_error_is_a_notification(make_napari_viewer, qtbot, monkeypatch):
     viewer = make_napari_viewer()
     tiny = viewer.add_image(np.zeros((3, 6, 6), np.uint8), name="tiny")  # too small to fuse
     widget = FuseWidget(viewer)
-    _prepare(widget, tiny)
+    prepare(widget, tiny)
     _run(qtbot, widget)
     assert len(errors) == 1 and "too small" in errors[0]
     assert len(viewer.layers) == 1 and widget.status.value == "Failed."
@@ -141,7 +135,7 @@ def test_missing_weights_file_is_reported(make_napari_viewer, monkeypatch, grey_
     viewer = make_napari_viewer()
     stack = viewer.add_image(grey_stack, name="grey")
     widget = FuseWidget(viewer)
-    _prepare(widget, stack)
+    prepare(widget, stack)
     widget.weights.value = "file"
     assert not widget.weights_file.native.isHidden()  # shown once the file choice is made
     assert widget.run_blocking() is None
@@ -158,7 +152,7 @@ def test_destroyed_widget_cancels_its_run(make_napari_viewer, qtbot, monkeypatch
     viewer = make_napari_viewer()
     stack = viewer.add_image(grey_stack, name="stack")
     dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Fuse focal stack")
-    _prepare(widget, stack)
+    prepare(widget, stack)
     run = jobs.FuseJob.run
 
     def run_after_close(self, *args, **kwargs):  # the worker starts only once the dock is gone
@@ -184,7 +178,7 @@ def test_map_colours_and_legend_match_the_demo_figure(make_napari_viewer, grey_s
     viewer = make_napari_viewer()
     stack = viewer.add_image(grey_stack, name="grey")
     widget = FuseWidget(viewer)
-    _prepare(widget, stack)
+    prepare(widget, stack)
     widget.z_step.value = 2.5
     widget.run_blocking()
     mask = viewer.layers["grey decision map"]
@@ -207,7 +201,7 @@ def test_a_bare_z_scale_is_not_taken_for_a_z_step(make_napari_viewer, grey_stack
     viewer = make_napari_viewer()
     stack = viewer.add_image(grey_stack, name="grey", scale=(2.0, 1.0, 1.0))
     widget = FuseWidget(viewer)
-    _prepare(widget, stack)
+    prepare(widget, stack)
     widget.method.value = "laplacian"
     widget.run_blocking()
     assert "grey height" not in viewer.layers
@@ -228,7 +222,7 @@ def test_preview_fuses_only_the_drawn_region_with_the_same_options(make_napari_v
     viewer = make_napari_viewer()
     stack = viewer.add_image(rgb_stack, rgb=True, name="moto", scale=(1, 0.5, 0.5), translate=(0, 10, 20))
     widget = FuseWidget(viewer)
-    _prepare(widget, stack)
+    prepare(widget, stack)
     widget.window.value = 3
     _select_region(viewer, stack, 20, 60, 30, 90)
     outcome = widget.run_blocking(preview=True)
@@ -258,7 +252,7 @@ def test_preview_without_a_rectangle_takes_what_is_on_screen(make_napari_viewer,
     big = np.tile(grey_stack, (1, 4, 4))  # 384 x 384
     stack = viewer.add_image(big, name="big")
     widget = FuseWidget(viewer)
-    _prepare(widget, stack)
+    prepare(widget, stack)
     widget.method.value = "laplacian"
     camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera  # napari 0.9
     camera.center = (0, 100, 250)
@@ -281,7 +275,7 @@ def test_preview_of_a_large_view_is_cut_to_its_centre(make_napari_viewer, monkey
     viewer = make_napari_viewer()
     stack = viewer.add_image(np.random.default_rng(0).random((3, 1200, 1000), np.float32), name="s")
     widget = FuseWidget(viewer)
-    _prepare(widget, stack)
+    prepare(widget, stack)
     captured = {}
     def capture(self, **kwargs):
         captured["job"] = self
@@ -309,7 +303,7 @@ def test_align_choice_reaches_fusion_and_results_sit_on_the_stack(make_napari_vi
     stack = viewer.add_image(moving_u8, rgb=True, name="moving", scale=(2.0, 0.5, 0.5),
                              translate=(0, 10, 20))  # fmt: skip
     widget = FuseWidget(viewer)
-    _prepare(widget, stack)
+    prepare(widget, stack)
     widget.method.value = "laplacian"
     assert widget.align.value == "auto" and not widget.keep_size.value  # the defaults
     widget.align.value = "off"
@@ -368,7 +362,7 @@ def test_alignment_warnings_are_notifications(make_napari_viewer, qtbot, monkeyp
     viewer = make_napari_viewer()
     stack = viewer.add_image(blank, rgb=True, name="blank")
     widget = FuseWidget(viewer)
-    _prepare(widget, stack)
+    prepare(widget, stack)
     widget.method.value = "laplacian"
     widget.align.value = "on"
     _run(qtbot, widget)  # in a worker thread, as from the button

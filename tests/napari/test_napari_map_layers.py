@@ -7,7 +7,7 @@ import tifffile
 
 from napari_focalfuse._napari._qt.fuse_widget import FuseWidget
 
-from .test_napari_fuse_widget import _prepare
+from .conftest import prepare
 
 
 def _picked(stack: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -32,7 +32,7 @@ def test_other_layers_are_fused_with_the_current_map(make_napari_viewer, qtbot, 
     widget = FuseWidget(viewer)
     panel = widget.map_panel
     assert panel.targets.choices == () and not panel.button.enabled  # no map yet
-    _prepare(widget, bf)
+    prepare(widget, bf)
     widget.method.value = "laplacian"
     widget.run_blocking()
     assert panel.targets.choices == (fluo,) and panel.button.enabled
@@ -70,7 +70,7 @@ def test_aligned_and_preview_maps_keep_their_geometry(make_napari_viewer, moving
     bf = viewer.add_image(grey, name="bf")
     fluo = viewer.add_image(_spots(grey.shape), name="fluo")
     widget = FuseWidget(viewer)
-    _prepare(widget, bf)
+    prepare(widget, bf)
     widget.method.value = "laplacian"
     widget.align.value = "on"
     result = widget.run_blocking().value
@@ -98,7 +98,7 @@ def test_a_map_of_the_wrong_size_is_a_sentence(make_napari_viewer, grey_stack):
     viewer = make_napari_viewer()
     bf = viewer.add_image(grey_stack, name="bf")
     widget = FuseWidget(viewer)
-    _prepare(widget, bf)
+    prepare(widget, bf)
     widget.method.value = "laplacian"
     widget.run_blocking()
     outcome = MapJob(widget.map_panel.current, [grey_stack[:, :40]]).run()
@@ -120,7 +120,7 @@ def test_channels_of_a_file_open_as_layers_and_share_one_map(make_napari_viewer,
     assert all(layer.data.shape == grey_stack.shape for layer in layers)
     np.testing.assert_allclose(layers[1].scale, (2.0, 1.0, 1.0))
     widget = FuseWidget(viewer)
-    _prepare(widget, layers[0])
+    prepare(widget, layers[0])
     widget.method.value = "laplacian"
     result = widget.run_blocking().value
     assert widget.map_panel.targets.choices == (layers[1],)

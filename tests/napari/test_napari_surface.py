@@ -7,9 +7,8 @@ from napari.layers import Surface
 
 from napari_focalfuse._napari._qt.fuse_widget import FuseWidget
 from napari_focalfuse.core.mesh import result_mesh
-from napari_focalfuse.core.weights import default_weights_path
 
-WEIGHTS = "default" if default_weights_path().is_file() else "random"
+from .conftest import prepare
 
 
 def test_surface_layer_has_the_fused_colours_and_is_updated_in_place(make_napari_viewer, rgb_stack):
@@ -17,9 +16,7 @@ def test_surface_layer_has_the_fused_colours_and_is_updated_in_place(make_napari
     stack = viewer.add_image(rgb_stack, rgb=True, name="moto", scale=(2.0, 0.5, 0.5),
                              translate=(5, 10, 20), units=("µm", "µm", "µm"))  # fmt: skip
     widget = FuseWidget(viewer)
-    widget.stack.reset_choices()
-    widget.stack.value = stack
-    widget.weights.value = WEIGHTS
+    prepare(widget, stack)
     widget.show_surface.value = True
     outcome = widget.run_blocking()
 
@@ -52,8 +49,7 @@ def test_no_surface_layer_unless_asked(make_napari_viewer, grey_stack):
     viewer = make_napari_viewer()
     stack = viewer.add_image(grey_stack, name="grey")
     widget = FuseWidget(viewer)
-    widget.stack.reset_choices()
-    widget.stack.value = stack
+    prepare(widget, stack)
     widget.method.value = "laplacian"
     widget.run_blocking()
     assert "grey surface" not in viewer.layers and viewer.dims.ndisplay == 2
@@ -65,8 +61,7 @@ def test_surface_lies_inside_the_stack_whatever_its_z_scale(make_napari_viewer, 
     viewer = make_napari_viewer()
     stack = viewer.add_image(grey_stack, name="grey")
     widget = FuseWidget(viewer)
-    widget.stack.reset_choices()
-    widget.stack.value = stack
+    prepare(widget, stack)
     widget.method.value = "laplacian"
     widget.z_step.value = 2.5
     widget.show_surface.value = True

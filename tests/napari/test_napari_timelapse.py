@@ -10,6 +10,7 @@ from napari_focalfuse._napari._qt.fuse_widget import FuseWidget
 from napari_focalfuse.core.fusion import fuse
 
 from ..timelapse_data import rendered_timelapse
+from .conftest import prepare
 
 PLUGIN = "napari-focalfuse"
 LAPLACIAN = {"method": "laplacian", "window": 5, "consistency": True, "soften": True}  # widget's
@@ -17,8 +18,7 @@ LAPLACIAN = {"method": "laplacian", "window": 5, "consistency": True, "soften": 
 
 def _widget(viewer, layer) -> FuseWidget:
     widget = FuseWidget(viewer)
-    widget.stack.reset_choices()
-    widget.stack.value = layer
+    prepare(widget, layer)
     widget.method.value = "laplacian"
     return widget
 
