@@ -223,7 +223,11 @@ def test_bad_weights_and_selection_errors(tmp_path, capsys, rendered_u8):
 
 
 def test_train_writes_loadable_weights(tmp_path, capsys, rendered_u8, file_state):
+    from PIL import Image
+
+    import napari_focalfuse as ff
     from napari_focalfuse import load_weights
+    from napari_focalfuse.io.preview import colour_map
 
     src = tmp_path / "s.tif"
     tifffile.imwrite(src, rendered_u8, photometric="rgb")
@@ -248,11 +252,23 @@ def test_train_writes_loadable_weights(tmp_path, capsys, rendered_u8, file_state
         "--focus-weight",
         "0.5",
     ]
-    rc, _, err = cli(capsys, *args)
+    picture = tmp_path / "maps.png"
+    rc, _, err = cli(capsys, *args, "--compare", picture)
     assert rc == 0, err
     assert "loss per epoch" in err
-    assert re.search(r"decision map: \d+\.\d% of pixels now come from another slice than with the starting", err)
-    load_weights(out)
+    share = re.search(r"decision map: (\d+\.\d)% of pixels now come from another slice than with the starting", err)
+    assert share
+    tuned = load_weights(out)
+    # before | after | changed: the maps of the starting and the tuned weights, side by side
+    before, after = (ff.fuse(rendered_u8, weights=w, align=False).mask for w in ("random", tuned))
+    shown = np.asarray(Image.open(picture))
+    w = rendered_u8.shape[2]
+    assert shown.shape == (rendered_u8.shape[1], 3 * w + 16, 3)
+    np.testing.assert_array_equal(shown[:, :w], colour_map(before, len(rendered_u8)))
+    np.testing.assert_array_equal(shown[:, w + 8 : 2 * w + 8], colour_map(after, len(rendered_u8)))
+    white = shown[:, 2 * w + 16 :, 0] == 255
+    np.testing.assert_array_equal(white, before != after)
+    assert float(share.group(1)) == pytest.approx(100 * white.mean(), abs=0.06)
     before = file_state(out)
     rc, _, err = cli(capsys, *args)
     assert_clean_error(rc, err, r"tuned\.pt already exists; pass --overwrite")

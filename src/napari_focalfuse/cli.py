@@ -354,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the defocus-ranking loss with this weight (default 0: reconstruction only, "
         "the paper's loss); the network learns to rank each patch above itself defocused",
     )
+    t.add_argument(
+        "--compare",
+        metavar="MAPS.png",
+        help="also write the decision map before and after tuning side by side, and the pixels "
+        "that changed slice (white)",
+    )
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     _add_input_options(t)
 

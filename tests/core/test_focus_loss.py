@@ -55,7 +55,7 @@ def test_loss_is_lower_when_activity_ranks_focus_first():
 
 def test_focus_weight_reaches_training(band_stack):
     """Same seed, same reconstruction patches: the ranking term is in the loss and changes the
-    weights; a negative weight is refused."""
+    weights, reproducibly; a negative weight is refused."""
     stack = np.round(band_stack.stack[:3, :64, :64] * 255).astype(np.uint8)
     kwargs = dict(epochs=1, weights="random", patch_size=32, steps_per_epoch=3, batch_size=2, lr=3e-3)
     plain = ff.finetune(stack, **kwargs)
@@ -63,5 +63,7 @@ def test_focus_weight_reaches_training(band_stack):
     a, b = plain.model.state_dict(), focus.model.state_dict()
     assert not all(torch.equal(a[k], b[k]) for k in a)
     assert focus.step_losses[0] > plain.step_losses[0]  # the ranking term is in the loss
+    again = ff.finetune(stack, focus_weight=1.0, **kwargs)  # pairs made ahead, in the same order
+    assert again.step_losses == focus.step_losses
     with pytest.raises(FocalFuseError, match="focus_weight"):
         ff.finetune(stack, focus_weight=-1.0, **kwargs)

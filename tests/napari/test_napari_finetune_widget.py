@@ -40,6 +40,13 @@ def test_finetune_loss_falls_and_model_reaches_fusion(make_napari_viewer, qtbot,
     assert len(widget.plot.steps) == 18 and len(widget.plot.epoch_y) == 3  # the live curve
     assert widget.progress.value == widget.progress.max == 18
     assert widget.tuned_name in TUNED_MODELS
+
+    # what the tuning bought: the maps before and after, as layers over the stack
+    before, after = viewer.layers["grey map before tuning"], viewer.layers["grey map after tuning"]
+    np.testing.assert_array_equal(before.data, ff.fuse(grey_stack, weights="random", align=False).mask)
+    np.testing.assert_array_equal(after.data, ff.fuse(grey_stack, weights=tuned, align=False).mask)
+    changed = np.mean(before.data != after.data)
+    assert changed > 0.01 and f"{changed:.1%} of the map changed slice" in widget.status.value
     key = "tuned:" + widget.tuned_name
     assert key in fuse.weights.choices  # listed for fusion
 
@@ -106,9 +113,35 @@ def test_stop_ends_cleanly_with_a_model(make_napari_viewer, qtbot, grey_stack):
     widget.stop()
     qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
     assert widget.tuned is not None and widget.tuned.stopped_early
+    assert widget.maps is None and "grey map after tuning" not in viewer.layers  # Stop means now
     assert len(widget.plot.steps) < 200 * 20
     assert widget.save_button.enabled and widget.start_button.enabled
     assert len(TUNED_MODELS) == 1
+
+
+def test_rerun_with_the_focus_term_updates_the_map_layers(make_napari_viewer, qtbot, grey_stack):
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(grey_stack, name="grey")
+    widget = FinetuneWidget(viewer)
+    _tiny_settings(widget, layer, epochs=1, steps=3)
+    widget.start()
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    first, n_layers = viewer.layers["grey map after tuning"], len(viewer.layers)
+    plain = widget.tuned
+
+    widget.focus_weight.value = 2.0
+    widget.start()
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert len(viewer.layers) == n_layers and viewer.layers["grey map after tuning"] is first
+    np.testing.assert_array_equal(first.data, widget.maps.after)
+    ranked = ff.finetune(grey_stack, 1, "random", lr=1e-3, patch_size=32, steps_per_epoch=3,
+                         focus_weight=2.0, device="cpu")
+    for name, value in widget.tuned.model.state_dict().items():  # the focus term was used
+        np.testing.assert_allclose(value.numpy(), ranked.model.state_dict()[name].numpy(), atol=1e-6)
+    assert any(
+        not np.allclose(v.numpy(), plain.model.state_dict()[k].numpy())
+        for k, v in widget.tuned.model.state_dict().items()
+    )
 
 
 def test_training_error_is_a_notification(make_napari_viewer, qtbot, monkeypatch):

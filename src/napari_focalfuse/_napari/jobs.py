@@ -16,7 +16,7 @@ from typing import Any
 
 @dataclass
 class Outcome:
-    value: Any = None  # FusionResult or TunedModel
+    value: Any = None  # FusionResult or Tuning
     error: str | None = None  # one sentence for the user
     cancelled: bool = False
 
@@ -64,22 +64,49 @@ class FuseJob:
 
 
 @dataclass
+class Tuning:
+    """What a training job returns: the tuned model and, when compared, the maps before and after."""
+
+    tuned: Any  # TunedModel
+    maps: Any = None  # MapChange, or None when not compared (not asked, or stopped)
+
+
+@dataclass
 class TrainJob:
-    """A call of :func:`napari_focalfuse.finetune`; stopping is not an error, it returns a model."""
+    """A call of :func:`napari_focalfuse.finetune`; stopping is not an error, it returns a model.
+
+    With ``compare`` a finished run also fuses the stack with the starting and the tuned weights,
+    so the user sees what the tuning changed in the map (a stopped run skips it: Stop means now).
+    """
 
     stack: Any
     options: dict[str, Any] = field(default_factory=dict)
+    compare: bool = False
 
     def run(
         self,
         progress: Callable[[int, int, int, float], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        phase: Callable[[str], None] | None = None,
     ) -> Outcome:
-        from ..core.errors import FocalFuseError
-        from ..core.training import finetune
+        return outcome_of(lambda: self._train(progress, should_stop, phase))
 
+    def _train(
+        self,
+        progress: Callable[[int, int, int, float], None] | None,
+        should_stop: Callable[[], bool] | None,
+        phase: Callable[[str], None] | None,
+    ) -> Tuning:
+        from ..core.errors import Cancelled
+        from ..core.training import compare_maps, finetune
+
+        tuned = finetune(self.stack, progress=progress, should_stop=should_stop, **self.options)
+        if not self.compare or tuned.stopped_early:
+            return Tuning(tuned)
+        if phase is not None:
+            phase("Comparing the decision maps before and after tuning…")
+        start, device = self.options.get("weights"), self.options.get("device", "auto")
         try:
-            tuned = finetune(self.stack, progress=progress, should_stop=should_stop, **self.options)
-        except FocalFuseError as exc:
-            return Outcome(error=str(exc))
-        return Outcome(value=tuned)
+            return Tuning(tuned, compare_maps(self.stack, start, tuned, device, should_stop))
+        except Cancelled:  # stopped while comparing: the model is kept all the same
+            return Tuning(tuned)

@@ -164,3 +164,30 @@ def show_result(
     if new:
         viewer.layers.selection.active = out["fused"]
     return out
+
+
+def show_map_change(viewer: napari.Viewer, stack_layer: Image, maps: Any, n_slices: int) -> dict[str, Layer]:
+    """Add or update '<stack> map before tuning' and '<stack> map after tuning' over the stack.
+
+    Toggling the upper one shows what fine-tuning changed; the status bar names each pixel's
+    slice in both. The maps are on the stack's own geometry (compared without alignment).
+    """
+    place = {
+        "scale": tuple(float(v) for v in stack_layer.scale[-2:]),
+        "translate": tuple(float(t) for t in stack_layer.translate[-2:]),
+    }
+    features = slice_features(n_slices, z_step_of(stack_layer))
+    out = {}
+    for key, mask in (("before", maps.before), ("after", maps.after)):
+        out[key] = _upsert(
+            viewer,
+            f"{stack_layer.name} map {key} tuning",
+            "labels",
+            mask,
+            colormap=slice_colormap(n_slices),
+            features=features,
+            opacity=1.0,
+            **place,
+        )
+        out[key].mode = "pan_zoom"
+    return out

@@ -19,13 +19,15 @@ def run_train(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from ..io.read import read_stack
 
-    (out,) = check_outputs(
-        [(args.output, (".pt", ".pth"), "weights file")], args.inputs, args.overwrite
+    out, picture = check_outputs(
+        [(args.output, (".pt", ".pth"), "weights file"), (args.compare, (".png",), "comparison")],
+        args.inputs,
+        args.overwrite,
     )
     stack, meta = read_stack(stack_source(args.inputs), channel=args.channel, time=args.time)
     report_inputs(meta, int(stack.shape[0]))
 
-    from ..core.training import decision_change, finetune
+    from ..core.training import compare_maps, finetune
 
     progress = TrainBar(args.epochs, args.quiet)
     try:
@@ -47,7 +49,16 @@ def _train(args: argparse.Namespace) -> int:
     tuned.save(out, overwrite=args.overwrite)
     losses = ", ".join(f"{v:.4f}" for v in tuned.losses)
     print(f"fine-tuned on {meta['name']}: loss per epoch {losses} -> {out}", file=sys.stderr)
-    changed = decision_change(stack, args.weights, tuned, device=args.device)
+    maps = compare_maps(stack, args.weights, tuned, device=args.device)
     start = "the starting weights" if args.weights else "the shipped weights"
-    print(f"decision map: {changed:.1%} of pixels now come from another slice than with {start}", file=sys.stderr)
+    print(
+        f"decision map: {maps.changed:.1%} of pixels now come from another slice than with {start}",
+        file=sys.stderr,
+    )
+    if picture is not None:
+        from ..io.preview import map_comparison
+        from ..io.write import write_png
+
+        write_png(picture, map_comparison(maps.before, maps.after, int(stack.shape[0])), overwrite=args.overwrite)
+        print(f"maps before | after | changed pixels -> {picture}", file=sys.stderr)
     return 0

@@ -86,25 +86,23 @@ def defocus_pair(tile: np.ndarray, rng: np.random.Generator, coherent_share: flo
     return coherent_pair(tile, rng) if rng.random() < coherent_share else incoherent_pair(tile, rng)
 
 
-def windowed_log_activity(encoder, x):
-    """log of the encoder's feature spatial frequency, box-averaged like fusion's decision."""
-    import torch
-
-    from .activity import box_mean, spatial_frequency
-
-    sf = spatial_frequency(encoder(x))
-    return torch.log(box_mean(sf, DECISION_RADIUS) + 1e-6)
-
-
 def ranking_loss(encoder, sharp, blurred, margin: float = MARGIN):
     """Hinge on log-activity: ``sharp`` must beat ``blurred`` by ``margin`` in every window that
     the defocus changed (windows weighted by how much it changed them; flat ones count little)."""
     import torch
 
-    from .activity import box_mean
+    return ranking_loss_of(encoder(torch.cat([sharp, blurred])), sharp, blurred, margin)
 
-    both = windowed_log_activity(encoder, torch.cat([sharp, blurred]))
-    a, b = both.chunk(2)
+
+def ranking_loss_of(features, sharp, blurred, margin: float = MARGIN):
+    """:func:`ranking_loss` from the encoder's features of ``cat([sharp, blurred])``, so that
+    training can encode these and its reconstruction batch in one pass."""
+    import torch
+
+    from .activity import box_mean, spatial_frequency
+
+    log_activity = torch.log(box_mean(spatial_frequency(features), DECISION_RADIUS) + 1e-6)
+    a, b = log_activity.chunk(2)
     weight = box_mean((sharp - blurred).square(), DECISION_RADIUS)
     weight = weight / weight.mean().clamp_min(1e-12)
     crop = (..., slice(4, -4), slice(4, -4))  # the encoder's padded borders are not evidence

@@ -20,9 +20,11 @@ from .device import pick_device
 from .errors import Cancelled, FocalFuseError
 from .luminance import LuminanceScaler
 from .model import FocalAutoencoder
+from .prefetch import Prefetch
 from .ssim import reconstruction_loss
 from .weights import WeightsLike, resolve_model, save_weights
 
+FAST = torch.channels_last  # the training copy's memory format
 # progress(epoch, step, steps_per_epoch, loss) after every optimiser step
 TrainProgress = Callable[[int, int, int, float], None]
 
@@ -120,11 +122,13 @@ def train(
     """
     torch.manual_seed(config.seed)
     device = pick_device(config.device)
-    model = copy.deepcopy(model).to(device).train()
+    # channels-last convolutions train ~20 % faster on a CPU; the result is converted back
+    model = copy.deepcopy(model).to(device, memory_format=FAST).train()
     sampler = PatchSampler(images, config.patch_size, config.seed)
     pairs = None
     if config.focus_weight > 0:
-        pairs = PairSampler(images, config.patch_size, config.seed, config.brightfield_share)
+        sampler_pairs = PairSampler(images, config.patch_size, config.seed, config.brightfield_share)
+        pairs = Prefetch(lambda: sampler_pairs.pairs(config.batch_size))
     steps = config.steps_per_epoch or default_steps(images, config)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
 
@@ -137,13 +141,19 @@ def train(
             for step in range(steps):
                 if should_stop is not None and should_stop():
                     raise Cancelled
-                batch = sampler.batch(config.batch_size).to(device)
-                loss = reconstruction_loss(model(batch), batch, config.lam)
-                if pairs is not None:
-                    from .focus_loss import ranking_loss
+                batch = sampler.batch(config.batch_size).to(device, memory_format=FAST)
+                if pairs is None:
+                    loss = reconstruction_loss(model(batch), batch, config.lam)
+                else:  # one encoder pass for the reconstruction batch and the pairs
+                    from .focus_loss import ranking_loss_of
 
-                    sharp, blurred = (t.to(device) for t in pairs.pairs(config.batch_size))
-                    loss = loss + config.focus_weight * ranking_loss(model.encoder, sharp, blurred)
+                    sharp, blurred = (t.to(device) for t in pairs.get())
+                    both = torch.cat([batch, sharp, blurred]).contiguous(memory_format=FAST)
+                    features = model.encoder(both)
+                    n = len(batch)
+                    loss = reconstruction_loss(model.decoder(features[:n]), batch, config.lam)
+                    ranking = ranking_loss_of(features[n:], sharp, blurred)
+                    loss = loss + config.focus_weight * ranking
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
@@ -163,8 +173,11 @@ def train(
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     except Cancelled:
         result.stopped_early = True
+    finally:
+        if pairs is not None:
+            pairs.close()
     model.load_state_dict(best_state)
-    result.model = model.cpu().eval()
+    result.model = model.cpu().to(memory_format=torch.contiguous_format).eval()
     return result
 
 
@@ -222,12 +235,34 @@ def finetune(
     return train(resolve_model(weights), images, config, progress, should_stop)
 
 
-def decision_change(stack, before: WeightsLike, after: WeightsLike, device: str = "auto") -> float:
-    """Share of pixels whose decision-map slice differs between two weights on ``stack``.
+@dataclass
+class MapChange:
+    """The decision maps of one stack before and after fine-tuning: what the tuning bought."""
+
+    before: np.ndarray  # (Y, X) slice index per pixel with the starting weights
+    after: np.ndarray  # the same with the tuned weights
+
+    @property
+    def changed(self) -> float:
+        """Share of pixels that now come from another slice."""
+        return float(np.mean(self.before != self.after))
+
+
+def compare_maps(
+    stack,
+    before: WeightsLike,
+    after: WeightsLike,
+    device: str = "auto",
+    should_stop: Callable[[], bool] | None = None,
+) -> MapChange:
+    """Decision maps of ``stack`` with two weights, on the stack's own geometry (no alignment).
 
     Tells a user whether fine-tuning changed anything that matters (the map), not just the loss.
     """
     from .fusion import fuse
 
-    maps = [fuse(stack, weights=w, align=False, device=device).mask for w in (before, after)]
-    return float(np.mean(maps[0] != maps[1]))
+    masks = [
+        fuse(stack, weights=w, align=False, device=device, should_stop=should_stop).mask
+        for w in (before, after)
+    ]
+    return MapChange(*masks)

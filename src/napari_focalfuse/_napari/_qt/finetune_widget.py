@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.widgets import (
+    CheckBox,
     ComboBox,
     Container,
     FloatSpinBox,
@@ -22,7 +23,7 @@ from magicgui.widgets import (
     SpinBox,
 )
 
-from ..jobs import Outcome, TrainJob
+from ..jobs import Outcome, TrainJob, Tuning
 from ..registry import TUNED_MODELS
 from .loss_plot import LossPlot
 from .relay import TrainRelay
@@ -49,12 +50,23 @@ class FinetuneWidget(Container):
         self.lr = FloatSpinBox(label="Learning rate", value=1e-4, min=1e-6, max=1e-1, step=1e-5)
         self.lr.native.setDecimals(6)
         self.lam = FloatSpinBox(label="λ (SSIM weight)", value=1.0, min=0.0, max=1e4, step=0.5)
+        self.focus_weight = FloatSpinBox(
+            label="Focus term weight", value=0.0, min=0.0, max=1e3, step=0.5,
+            tooltip="0 = the paper's reconstruction loss alone. Above 0, the network also learns "
+            "to rank each patch of the stack above the same patch defocused again "
+            "(helps thin specimens in brightfield, whose fringes fool contrast measures).",
+        )
         self.patch_size = SpinBox(label="Patch size (px)", value=64, min=16, max=512, step=16)
         self.steps_per_epoch = SpinBox(
             label="Steps per epoch", value=0, min=0, max=100000,
             tooltip="0 = about one pass over the stack's pixels (20 to 200 steps).",
         )
         self.device = ComboBox(label="Device", choices=available_devices(), value="auto")
+        self.compare = CheckBox(
+            text="Compare decision maps when done", value=True,
+            tooltip="Fuse the stack with the starting and the tuned weights and add both maps "
+            "as layers, to see what the tuning changed.",
+        )
         self.progress = ProgressBar(label="Progress", value=0, min=0, max=1)
         self.start_button = PushButton(text="Start")
         self.stop_button = PushButton(text="Stop", enabled=False)
@@ -62,8 +74,9 @@ class FinetuneWidget(Container):
         self.status = Label(value="")
         self.plot = LossPlot()
         self.extend([
-            self.stack, self.start_from, self.epochs, self.lr, self.lam, self.patch_size,
-            self.steps_per_epoch, self.device, self.start_button, self.stop_button,
+            self.stack, self.start_from, self.epochs, self.lr, self.lam, self.focus_weight,
+            self.patch_size, self.steps_per_epoch, self.device, self.compare,
+            self.start_button, self.stop_button,
             self.progress, self.status, self.save_button,
         ])
         self.native.layout().addWidget(self.plot)
@@ -77,11 +90,13 @@ class FinetuneWidget(Container):
         self._closed = False  # set when the dock is closed: late worker signals are ignored
         self._relay = TrainRelay()
         self._relay.progressed.connect(self._on_progress)
+        self._relay.phase.connect(self._on_phase)
         self._epoch_losses: list[float] = []
         self._epoch = 0
         self.worker: Any = None
         self.tuned: Any = None  # the TunedModel of the last run
         self.tuned_name: str | None = None  # its name in the fusion widget's weights list
+        self.maps: Any = None  # the MapChange of the last run, when compared
 
     def _disconnect(self, *_: Any) -> None:
         self._stop.set()  # a closed widget stops its training
@@ -111,11 +126,12 @@ class FinetuneWidget(Container):
             "weights": weights,
             "lr": float(self.lr.value),
             "lam": float(self.lam.value),
+            "focus_weight": float(self.focus_weight.value),
             "patch_size": int(self.patch_size.value),
             "steps_per_epoch": int(self.steps_per_epoch.value) or None,
             "device": self.device.value,
         }
-        return TrainJob(layer.data, options)
+        return TrainJob(layer.data, options, compare=bool(self.compare.value))
 
     def start(self) -> Any:
         """Start fine-tuning in a worker thread; returns the worker (None if nothing started)."""
@@ -136,9 +152,10 @@ class FinetuneWidget(Container):
             job.run,
             progress=self._relay.progressed.emit,
             should_stop=self._stop.is_set,
+            phase=self._relay.phase.emit,
             _start_thread=False,
         )
-        worker.returned.connect(lambda outcome: self._on_done(outcome, layer.name))
+        worker.returned.connect(lambda outcome: self._on_done(outcome, layer))
         worker.finished.connect(self._on_finished)
         self.worker = worker
         self._set_running(True)
@@ -171,7 +188,11 @@ class FinetuneWidget(Container):
         self.progress.value = epoch * steps + step + 1
         self.status.value = f"Epoch {epoch + 1}, step {step + 1}/{steps}: loss {loss:.4f}"
 
-    def _on_done(self, outcome: Outcome, stack_name: str) -> None:
+    def _on_phase(self, text: str) -> None:
+        if not self._closed:
+            self.status.value = text
+
+    def _on_done(self, outcome: Outcome, layer: Any) -> None:
         from napari.utils.notifications import show_error, show_info
 
         if self._closed:
@@ -180,18 +201,25 @@ class FinetuneWidget(Container):
             self.status.value = "Failed."
             show_error(outcome.error)
             return
-        tuned = outcome.value
+        tuning: Tuning = outcome.value
+        tuned = tuning.tuned
         if self._epoch_losses and len(tuned.losses) > len(self.plot.epoch_y):
             self.plot.add_epoch(float(np.mean(self._epoch_losses)))
         self.plot.redraw()
         self.tuned = tuned
         stopped = " (stopped)" if tuned.stopped_early else ""
-        name = f"{stack_name}, {len(tuned.losses)} epochs{stopped}"
+        name = f"{layer.name}, {len(tuned.losses)} epochs{stopped}"
         self.tuned_name = TUNED_MODELS.add(name, tuned)
         how = "stopped early" if tuned.stopped_early else "finished"
         ends = tuned.losses[:1] + tuned.losses[-1:] if len(tuned.losses) > 1 else tuned.losses
         losses = " → ".join(f"{v:.4f}" for v in ends) or "no full epoch"
         self.status.value = f"{how.capitalize()}: epoch loss {losses}."
+        self.maps = tuning.maps
+        if tuning.maps is not None and layer in self._viewer.layers:
+            from ..layers import show_map_change
+
+            show_map_change(self._viewer, layer, tuning.maps, int(layer.data.shape[0]))
+            self.status.value += f" {tuning.maps.changed:.1%} of the map changed slice."
         show_info(f"Fine-tuning {how}; '{self.tuned_name}' is now a weights choice for fusion.")
 
     def _on_finished(self) -> None:

@@ -16,3 +16,4 @@ class FuseRelay(QObject):
 
 class TrainRelay(QObject):
     progressed = Signal(int, int, int, float)  # epoch, step, steps per epoch, loss
+    phase = Signal(str)  # a new stage after training (the map comparison)
