@@ -130,8 +130,15 @@ def run_legacy(src: str, files: list[Path], target: Path) -> None:
     subprocess.run([sys.executable, "-c", code, str(target), *map(str, files)], env=env, check=True)
 
 
-def crops_figure(name: str, images: dict[str, np.ndarray], reference_geometry: dict[str, tuple[int, int]]) -> None:
-    """Rows of crops: one column per method, each crop located in that method's own image."""
+def crops_figure(
+    name: str,
+    images: dict[str, np.ndarray],
+    reference_geometry: dict[str, tuple[int, int]],
+    filename: str | None = None,
+) -> None:
+    """Rows of crops: one column per method, each crop located in that method's own image.
+
+    Written to docs/images/``filename`` (default real_crops_<name>.jpg)."""
     from PIL import Image, ImageDraw
 
     import cv2
@@ -157,7 +164,7 @@ def crops_figure(name: str, images: dict[str, np.ndarray], reference_geometry: d
     for i, label in enumerate(labels):
         draw.text((i * (CROP + 4) + 4, 5), label, fill=(0, 0, 0))
     DOCS.mkdir(parents=True, exist_ok=True)
-    sheet.save(DOCS / f"real_crops_{name}.jpg", quality=90)
+    sheet.save(DOCS / (filename or f"real_crops_{name}.jpg"), quality=90)
 
 
 def offset_in(image: np.ndarray, reference: np.ndarray) -> tuple[int, int]:

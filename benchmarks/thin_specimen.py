@@ -7,9 +7,7 @@ decision map within ±1 slice of the true focus (whole frame, and near the speci
 the fused image's MAE against the noiseless in-focus image. Two ordinary rendered stacks
 (thin-lens, held-out motorcycle crops) check that focus training does not hurt them.
 
-    python scripts/train_focus_weights.py -o benchmarks/out/focus.pt   # optional, ~11 min
-    python benchmarks/thin_specimen.py                 # ~50 min on 1 core
-    python benchmarks/thin_specimen.py --add-pretrained benchmarks/out/focus.pt
+    python benchmarks/thin_specimen.py                 # ~35 min on 1 core (--cases to split it)
     python benchmarks/thin_specimen.py --quick         # 2 stacks
 
 Writes benchmarks/out/thin_specimen/<stack>.json and the tables of docs/benchmarks_learning.md
@@ -102,16 +100,19 @@ def methods(stack: np.ndarray, args) -> dict:
         "laplacian": (ff.fuse(stack, "laplacian", window=0, consistency=False, soften=False, align=False), None),
         "untrained (seed 0)": (ff.fuse(stack, weights="random", align=False), None),
         "shipped": (ff.fuse(stack, align=False), None),
+        # focus-trained on generic pictures (scripts/train_focus_weights.py), not on this stack
+        "shipped brightfield": (ff.fuse(stack, weights="brightfield", align=False), None),
     }
-    if args.pretrained:  # scripts/train_focus_weights.py: generic pictures, not this stack
-        out["focus-trained weights"] = (ff.fuse(stack, weights=args.pretrained, align=False), None)
     tunings = {
-        "tuned, reconstruction": dict(focus_weight=0.0),
-        f"tuned, + focus (w={args.focus_weight:g})": dict(focus_weight=args.focus_weight),
+        "tuned, reconstruction": dict(focus_weight=0.0, lr=args.lr),
+        f"tuned, + focus (w={args.focus_weight:g})": dict(focus_weight=args.focus_weight, lr=args.lr),
+        "brightfield, tuned + focus": dict(
+            weights="brightfield", focus_weight=args.focus_weight, lr=args.brightfield_lr
+        ),
     }
     for name, extra in tunings.items():
         t0 = time.perf_counter()
-        tuned = ff.finetune(stack, epochs=args.epochs, steps_per_epoch=args.steps, lr=args.lr, seed=0, **extra)
+        tuned = ff.finetune(stack, epochs=args.epochs, steps_per_epoch=args.steps, seed=0, **extra)
         per_epoch = (time.perf_counter() - t0) / args.epochs
         out[name] = (ff.fuse(stack, weights=tuned, align=False), per_epoch)
     return out
@@ -140,23 +141,6 @@ def evaluate(case: ThinCase, args) -> list[dict]:
     return rows
 
 
-def score_pretrained(case: ThinCase, weights: str) -> dict:
-    """The row of one extra weights file on one stack (no fine-tuning)."""
-    import napari_focalfuse as ff
-    from napari_focalfuse.core import metrics
-
-    stack, truth, true_index, content = render(case)
-    res = ff.fuse(stack, weights=weights, align=False)
-    off = np.abs(res.mask.astype(int) - true_index)
-    row = {
-        "case": case.name, "kind": case.kind, "method": "focus-trained weights",
-        "within1": float((off <= 1).mean()), "within1_specimen": float((off[content] <= 1).mean()),
-        "exact": float((off == 0).mean()), "mae": metrics.mae(res.fused, truth), "seconds_per_epoch": None,
-    }  # fmt: skip
-    print(case.name, row, flush=True)
-    return row
-
-
 def table(rows: list[dict], key: str, fmt: str) -> str:
     names = list(dict.fromkeys(r["method"] for r in rows if not (key != "mae" and r["method"] == "oracle pick")))
     cases = list(dict.fromkeys(r["case"] for r in rows))
@@ -172,10 +156,10 @@ def write_doc(rows: list[dict], args) -> None:
     block = "\n\n".join([
         BEGIN,
         "Made by `python benchmarks/thin_specimen.py` (defaults: `--epochs 4 --steps 60 --focus-weight 5 "
-        "--lr 3e-3`; run in two halves with `--cases`) and `python benchmarks/thin_specimen.py "
-        "--add-pretrained benchmarks/out/focus.pt`; fine-tuning "
+        "--lr 3e-3 --brightfield-lr 3e-4`; run in two halves with `--cases`); fine-tuning "
         f"{args.epochs} epochs × "
-        f"{args.steps} steps of 8 patches of 64 px, lr {args.lr:g}; "
+        f"{args.steps} steps of 8 patches of 64 px, lr {args.lr:g} "
+        f"({args.brightfield_lr:g} from the brightfield weights); "
         f"{min(epochs):.1f}–{max(epochs):.1f} s per epoch on one CPU thread.",
         "**Share of the decision map within ±1 slice of the true focus** (whole frame):",
         table(rows, "within1", ".3f"),
@@ -198,8 +182,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--pretrained", help="also score this weights file (scripts/train_focus_weights.py)")
-    parser.add_argument("--add-pretrained", metavar="W.pt", help="only score this weights file and add it to the stored results")
+    parser.add_argument("--brightfield-lr", type=float, default=3e-4, help="fine-tuning the brightfield weights")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks_learning.md")
     args = parser.parse_args()
 
@@ -210,12 +193,7 @@ def main() -> None:
     folder = OUT / "thin_specimen"
     folder.mkdir(parents=True, exist_ok=True)
     for case in CASES:
-        if case.name in wanted and args.add_pretrained:
-            rows = json.loads((folder / f"{case.name}.json").read_text())["rows"]
-            rows = [r for r in rows if r["method"] != "focus-trained weights"]
-            rows.insert(3, score_pretrained(case, args.add_pretrained))
-            (folder / f"{case.name}.json").write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1))
-        elif case.name in wanted:
+        if case.name in wanted:
             rows = evaluate(case, args)
             (folder / f"{case.name}.json").write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1))
     if not args.no_doc:  # every case measured so far, in the order of CASES

@@ -210,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--weights",
         metavar="W.pt",
-        help="weights file for the deep method (default: the shipped model; 'random' "
+        help="weights file for the deep method (default: the shipped model; 'brightfield' for "
+        "the shipped model trained to rank focus on thin specimens in brightfield; 'random' "
         "for an untrained network)",
     )
     f.add_argument(
@@ -344,7 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="patches per step (default 8)",
     )
     t.add_argument(
-        "--weights", metavar="W.pt", help="weights to start from (default: the shipped model)"
+        "--weights",
+        metavar="W.pt",
+        help="weights to start from (default: the shipped model; 'brightfield' or 'random' allowed)",
     )
     t.add_argument(
         "--focus-weight",
@@ -382,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--weights",
         metavar="W.pt",
-        help="weights for the deep method (default: shipped; 'random' allowed)",
+        help="weights for the deep method (default: shipped; 'brightfield' or 'random' allowed)",
     )
     d.add_argument(
         "--device",

@@ -7,6 +7,7 @@ from typing import Any
 from .registry import TUNED_MODELS
 
 DEFAULT = "default"
+BRIGHTFIELD = "brightfield"
 RANDOM = "random"
 FILE = "file"
 TUNED_PREFIX = "tuned:"
@@ -14,7 +15,11 @@ TUNED_PREFIX = "tuned:"
 
 def weights_choices(with_file: bool = True) -> list[tuple[str, str]]:
     """(label, key) pairs for a ComboBox; tuned models come last, newest at the end."""
-    choices = [("Shipped (default)", DEFAULT), ("Untrained (random)", RANDOM)]
+    choices = [
+        ("Shipped (default)", DEFAULT),
+        ("Shipped, brightfield thin specimens", BRIGHTFIELD),
+        ("Untrained (random)", RANDOM),
+    ]
     if with_file:
         choices.append(("From file…", FILE))
     choices += [(f"Tuned: {name}", TUNED_PREFIX + name) for name in TUNED_MODELS.names()]

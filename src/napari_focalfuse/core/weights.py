@@ -23,13 +23,24 @@ DEFAULT_WEIGHTS = "default.pt"
 # SHA-256 of the shipped default.pt: a changed or damaged file is refused, never used. Retraining
 # (scripts/train_default_weights.py) prints the new value to paste here.
 DEFAULT_WEIGHTS_SHA256 = "a216ff8be6cb0e05561565f3c1d83d7207c56cb2485447dd4562ca19fc42ae8e"
+# Weights shipped beside the default, by name: (file, SHA-256). "brightfield" is the default
+# trained further to rank focus on thin specimens in brightfield (scripts/train_focus_weights.py).
+BUILTIN_WEIGHTS = {
+    "default": (DEFAULT_WEIGHTS, DEFAULT_WEIGHTS_SHA256),
+    "brightfield": ("brightfield.pt", "f942b0388ccec70a0d4bfab5dd6c0008191d206ddf22f174013a92f647e306f9"),
+}
 
 WeightsLike = Union[None, str, os.PathLike, nn.Module, "Any"]
 
 
 def default_weights_path() -> Path:
     """Path of the weights shipped inside the package (made by scripts/train_default_weights.py)."""
-    return Path(str(resources.files("napari_focalfuse") / "weights" / DEFAULT_WEIGHTS))
+    return builtin_weights_path("default")
+
+
+def builtin_weights_path(name: str) -> Path:
+    """Path of the shipped weights called ``name`` (a key of BUILTIN_WEIGHTS)."""
+    return Path(str(resources.files("napari_focalfuse") / "weights" / BUILTIN_WEIGHTS[name][0]))
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -43,11 +54,16 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def load_default_weights() -> FocalAutoencoder:
-    """The shipped weights, after checking that the file is exactly the one that was shipped."""
-    path = default_weights_path()
+    """The shipped default weights, checked like :func:`load_builtin_weights`."""
+    return load_builtin_weights("default")
+
+
+def load_builtin_weights(name: str) -> FocalAutoencoder:
+    """Shipped weights, after checking that the file is exactly the one that was shipped."""
+    path = builtin_weights_path(name)
     if not path.is_file():
         raise FocalFuseError(f"The shipped weights file is missing ({path}); reinstall napari-focalfuse.")
-    if file_sha256(path) != DEFAULT_WEIGHTS_SHA256:
+    if file_sha256(path) != BUILTIN_WEIGHTS[name][1]:
         raise FocalFuseError(
             f"The shipped weights file {path} has been changed or damaged (its SHA-256 does not "
             "match the one napari-focalfuse was released with); reinstall napari-focalfuse."
@@ -115,12 +131,15 @@ def load_weights(path: str | os.PathLike) -> FocalAutoencoder:
 def resolve_model(weights: WeightsLike = None) -> FocalAutoencoder:
     """Turn the ``weights`` argument of the API into a model.
 
-    ``None`` or ``"default"`` is the shipped model, ``"random"`` an untrained one (for
+    ``None`` or ``"default"`` is the shipped model, ``"brightfield"`` the shipped model trained
+    further to rank focus on thin specimens in brightfield, ``"random"`` an untrained one (for
     comparisons), a path is loaded from disk, and a model (or anything with a ``.model``
     attribute, such as the result of :func:`finetune`) is used as given.
     """
-    if weights is None or (isinstance(weights, str) and weights == "default"):
+    if weights is None:
         return load_default_weights()
+    if isinstance(weights, str) and weights in BUILTIN_WEIGHTS:
+        return load_builtin_weights(weights)
     if isinstance(weights, str) and weights == "random":
         torch.manual_seed(0)
         return FocalAutoencoder().eval()
@@ -132,5 +151,5 @@ def resolve_model(weights: WeightsLike = None) -> FocalAutoencoder:
     if isinstance(weights, (str, os.PathLike)):
         return load_weights(weights)
     raise FocalFuseError(
-        f"weights must be a file path, 'default', 'random' or a model, not {type(weights).__name__}."
+        f"weights must be a file path, 'default', 'brightfield', 'random' or a model, not {type(weights).__name__}."
     )
