@@ -5,7 +5,7 @@ and specimens are held out), reconstruction loss plus ``--focus-weight`` × defo
 half the pairs rendered as thin specimens in brightfield (issue 9). It never touches the
 shipped ``default.pt``; by default it replaces the packaged ``brightfield.pt``:
 
-    python scripts/train_focus_weights.py              # ~3 min on 1 core; prints the SHA-256 to pin
+    python scripts/train_focus_weights.py              # ~5 min on 1 core; prints the SHA-256 to pin
     python scripts/train_focus_weights.py -o benchmarks/out/focus.pt   # an experiment beside it
 """
 
@@ -28,10 +28,11 @@ from napari_focalfuse.core.weights import (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=builtin_weights_path("brightfield"))
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--focus-weight", type=float, default=5.0)
     parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--brightfield-share", type=float, default=0.5, help="share of thin-specimen pairs")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.output.resolve() == default_weights_path().resolve():
@@ -44,7 +45,8 @@ def main() -> None:
     torch.set_num_threads(1)
     config = TrainConfig(
         epochs=args.epochs, steps_per_epoch=args.steps, batch_size=8, patch_size=64, lr=args.lr,
-        focus_weight=args.focus_weight, seed=args.seed, device="cpu",
+        focus_weight=args.focus_weight, brightfield_share=args.brightfield_share, seed=args.seed,
+        device="cpu",
     )  # fmt: skip
     start = time.time()
 

@@ -27,7 +27,7 @@ DEFAULT_WEIGHTS_SHA256 = "a216ff8be6cb0e05561565f3c1d83d7207c56cb2485447dd4562ca
 # trained further to rank focus on thin specimens in brightfield (scripts/train_focus_weights.py).
 BUILTIN_WEIGHTS = {
     "default": (DEFAULT_WEIGHTS, DEFAULT_WEIGHTS_SHA256),
-    "brightfield": ("brightfield.pt", "f942b0388ccec70a0d4bfab5dd6c0008191d206ddf22f174013a92f647e306f9"),
+    "brightfield": ("brightfield.pt", "0cbb2df5c7082157a726700d0173468dece35bdd37f7d1ff0c8a2e003502dc73"),
 }
 
 WeightsLike = Union[None, str, os.PathLike, nn.Module, "Any"]
