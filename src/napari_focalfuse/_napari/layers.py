@@ -103,6 +103,32 @@ def _upsert(viewer: napari.Viewer, name: str, kind: str, data: np.ndarray, **kwa
     return getattr(viewer, f"add_{kind}")(data, name=name, **kwargs)
 
 
+def stack_place(stack_layer: Image, offset: tuple[int, int] = (0, 0)) -> dict[str, tuple[float, ...]]:
+    """Scale and translate that put a (Y, X) result on the stack's y and x; ``offset`` (rows,
+    columns of the stack) places a result computed on a crop."""
+    scale = tuple(float(v) for v in stack_layer.scale[-2:])
+    translate = tuple(float(t) + o * s for t, o, s in zip(stack_layer.translate[-2:], offset, scale))
+    return {"scale": scale, "translate": translate}
+
+
+def _upsert_map(
+    viewer: napari.Viewer, name: str, mask: np.ndarray, n_slices: int, z_step: float | None, **kwargs: Any
+) -> Layer:
+    """A decision map as a Labels layer in the slice colours, opaque, ready to pan (not paint)."""
+    layer = _upsert(
+        viewer,
+        name,
+        "labels",
+        mask,
+        colormap=slice_colormap(n_slices),
+        features=slice_features(n_slices, z_step),
+        opacity=1.0,
+        **kwargs,
+    )
+    layer.mode = "pan_zoom"
+    return layer
+
+
 def show_result(
     viewer: napari.Viewer,
     stack_layer: Image,
@@ -121,9 +147,7 @@ def show_result(
     ``place`` (scale and translate) replaces the placement on the stack's y and x.
     """
     names = names or result_names(stack_layer.name)
-    scale = tuple(float(v) for v in stack_layer.scale[-2:])
-    translate = tuple(float(t) + o * s for t, o, s in zip(stack_layer.translate[-2:], offset, scale))
-    place = place or {"scale": scale, "translate": translate}
+    place = place or stack_place(stack_layer, offset)
     info = {"source": stack_layer.name, "method": result.method, "z_step": result.z_step}
     rgb = bool(stack_layer.rgb)
     new = [name for name in names.values() if name not in viewer.layers]
@@ -131,18 +155,9 @@ def show_result(
     if not rgb:
         image_kwargs["contrast_limits"] = tuple(stack_layer.contrast_limits)
     out = {"fused": _upsert(viewer, names["fused"], "image", result.fused, **image_kwargs)}
-    out["mask"] = _upsert(
-        viewer,
-        names["mask"],
-        "labels",
-        result.mask,
-        colormap=slice_colormap(n_slices),
-        features=slice_features(n_slices, result.z_step),
-        opacity=1.0,
-        metadata=dict(info),
-        **place,
+    out["mask"] = _upsert_map(
+        viewer, names["mask"], result.mask, n_slices, result.z_step, metadata=dict(info), **place
     )
-    out["mask"].mode = "pan_zoom"
     if result.z_step:
         top = max(float((n_slices - 1) * result.z_step), 1e-6)
         out["height"] = _upsert(
@@ -172,22 +187,8 @@ def show_map_change(viewer: napari.Viewer, stack_layer: Image, maps: Any, n_slic
     Toggling the upper one shows what fine-tuning changed; the status bar names each pixel's
     slice in both. The maps are on the stack's own geometry (compared without alignment).
     """
-    place = {
-        "scale": tuple(float(v) for v in stack_layer.scale[-2:]),
-        "translate": tuple(float(t) for t in stack_layer.translate[-2:]),
+    place, z_step = stack_place(stack_layer), z_step_of(stack_layer)
+    return {
+        key: _upsert_map(viewer, f"{stack_layer.name} map {key} tuning", mask, n_slices, z_step, **place)
+        for key, mask in (("before", maps.before), ("after", maps.after))
     }
-    features = slice_features(n_slices, z_step_of(stack_layer))
-    out = {}
-    for key, mask in (("before", maps.before), ("after", maps.after)):
-        out[key] = _upsert(
-            viewer,
-            f"{stack_layer.name} map {key} tuning",
-            "labels",
-            mask,
-            colormap=slice_colormap(n_slices),
-            features=features,
-            opacity=1.0,
-            **place,
-        )
-        out[key].mode = "pan_zoom"
-    return out

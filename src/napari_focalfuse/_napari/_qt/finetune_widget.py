@@ -26,6 +26,7 @@ from magicgui.widgets import (
 from ..jobs import Outcome, TrainJob, Tuning
 from ..registry import TUNED_MODELS
 from .loss_plot import LossPlot
+from .outcome_status import show_problem
 from .relay import TrainRelay
 from .stack_picker import stack_picker
 from ..weights_choice import resolve_choice, weights_choices
@@ -193,13 +194,11 @@ class FinetuneWidget(Container):
             self.status.value = text
 
     def _on_done(self, outcome: Outcome, layer: Any) -> None:
-        from napari.utils.notifications import show_error, show_info
+        from napari.utils.notifications import show_info
 
         if self._closed:
             return
-        if outcome.error:
-            self.status.value = "Failed."
-            show_error(outcome.error)
+        if show_problem(outcome, self.status, "Fine-tuning was cancelled."):
             return
         tuning: Tuning = outcome.value
         tuned = tuning.tuned

@@ -36,6 +36,7 @@ from ..legend import legend_html
 from ..preview_region import PREVIEW_SUFFIX, preview_names, preview_region
 from ..registry import TUNED_MODELS
 from .map_panel import MapPanel
+from .outcome_status import show_problem
 from .relay import FuseRelay
 from .stack_picker import stack_picker
 from ..weights_choice import FILE, resolve_choice, weights_choices
@@ -268,40 +269,31 @@ class FuseWidget(Container):
     def _on_done(
         self, outcome: Outcome, layer: Any, region: Any = None, job: FuseJob | None = None
     ) -> None:
-        from napari.utils.notifications import show_error, show_info
-
         if self._closed:
             return
-        if outcome.cancelled:
-            self.status.value = "Cancelled."
-            show_info("Fusion cancelled; existing results were left unchanged.")
-        elif outcome.error:
-            self.status.value = "Failed."
-            show_error(outcome.error)
-        else:
-            result = outcome.value
-            if isinstance(job, timelapse.TimelapseJob):
-                view = timelapse.show_timelapse_result(self._viewer, layer, result)
-                self.layers, self.status.value = view
-                self.alignment_info.value = ""
-                self.legend.value = legend_html(int(layer.data.shape[1]), result.z_step)
-                return
-            n = int(layer.data.shape[0])
-            names = preview_names(layer.name) if region else None
-            offset = result_offset(region.offset if region else (0, 0), result.alignment)
-            self.layers = show_result(self._viewer, layer, result, n, names, offset)
-            if job is not None:
-                self._show_alignment(result, layer, region, job, offset)
-            if self.show_surface.value:
-                self._show_surface(result, layer, region, offset)
-            used = len(np.unique(result.mask))
-            where = f" of {region.describe()}" if region else ""
-            z = f"z-step {result.z_step:g} µm" if result.z_step else "z-step unknown: no height map"
-            self.status.value = (
-                f"Done ({result.method}{where}): the map uses {used} of {n} slices; {z}."
-            )
-            self.legend.value = legend_html(n, result.z_step)
-            self.map_panel.set_map(result, layer, region, self.layers["fused"])
+        if show_problem(outcome, self.status, "Fusion cancelled; existing results were left unchanged."):
+            return
+        result = outcome.value
+        if isinstance(job, timelapse.TimelapseJob):
+            view = timelapse.show_timelapse_result(self._viewer, layer, result)
+            self.layers, self.status.value = view
+            self.alignment_info.value = ""
+            self.legend.value = legend_html(int(layer.data.shape[1]), result.z_step)
+            return
+        n = int(layer.data.shape[0])
+        names = preview_names(layer.name) if region else None
+        offset = result_offset(region.offset if region else (0, 0), result.alignment)
+        self.layers = show_result(self._viewer, layer, result, n, names, offset)
+        if job is not None:
+            self._show_alignment(result, layer, region, job, offset)
+        if self.show_surface.value:
+            self._show_surface(result, layer, region, offset)
+        used = len(np.unique(result.mask))
+        where = f" of {region.describe()}" if region else ""
+        z = f"z-step {result.z_step:g} µm" if result.z_step else "z-step unknown: no height map"
+        self.status.value = f"Done ({result.method}{where}): the map uses {used} of {n} slices; {z}."
+        self.legend.value = legend_html(n, result.z_step)
+        self.map_panel.set_map(result, layer, region, self.layers["fused"])
 
     def _show_alignment(
         self, result: Any, layer: Any, region: Any, job: FuseJob, offset: tuple[int, int]

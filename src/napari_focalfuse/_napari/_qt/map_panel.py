@@ -14,6 +14,7 @@ from magicgui.widgets import Label, PushButton, Select
 
 from ..jobs import Outcome
 from ..map_layers import CurrentMap, MapJob, show_map_fused
+from .outcome_status import show_problem
 from .relay import FuseRelay
 
 if TYPE_CHECKING:
@@ -140,21 +141,15 @@ class MapPanel:
             self.status.value = f"Fusing with the map: {done}/{total}"
 
     def _on_done(self, outcome: Outcome, job: MapJob, layers: list[Any]) -> None:
-        from napari.utils.notifications import show_error, show_info
-
         if self._closed:
             return
-        if outcome.cancelled:
-            self.status.value = "Cancelled."
-            show_info("Fusing with the map was cancelled; existing layers were left unchanged.")
-        elif outcome.error:
-            self.status.value = "Failed."
-            show_error(outcome.error)
-        else:
-            for layer, fused in zip(layers, outcome.value):
-                show_map_fused(self._viewer, job.current, layer, fused)
-            names = ", ".join(job.current.name_for(layer) for layer in layers)
-            self.status.value = f"Done: {names}."
+        cancelled = "Fusing with the map was cancelled; existing layers were left unchanged."
+        if show_problem(outcome, self.status, cancelled):
+            return
+        for layer, fused in zip(layers, outcome.value):
+            show_map_fused(self._viewer, job.current, layer, fused)
+        names = ", ".join(job.current.name_for(layer) for layer in layers)
+        self.status.value = f"Done: {names}."
 
     def _on_finished(self) -> None:
         self.worker = None
