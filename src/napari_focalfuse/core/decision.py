@@ -45,7 +45,7 @@ class FocusDecision:
         import torch
         import torch.nn.functional as F
 
-        from .activity import box_mean
+        from .windows import box_mean, max_filter
 
         fine = box_mean(activity[None, None], self.fine_r)
         self.last_fine = fine[0, 0]  # for a height between slices (surface.ZPeak)
@@ -63,7 +63,7 @@ class FocusDecision:
         self.fine_ratio = _keep(ratio, self.fine_ratio, better)
         r = self.coarse_r
         coarse = box_mean(activity[None, None], r)[0, 0]
-        peak = _max_filter(fine, r)[0, 0]
+        peak = max_filter(fine, r)[0, 0]
         wins = None if first else coarse > self.coarse_best
         self.coarse_best = _keep(coarse, self.coarse_best, wins)
         self.coarse_peak = _keep(peak, self.coarse_peak, wins)
@@ -81,15 +81,6 @@ class FocusDecision:
             ring = (self.fine_ratio > SMOOTH_RATIO) & (self.fine_best < WEAK_SHARE * self.coarse_peak)
             index = torch.where(ring, self.coarse_index, self.fine_index)
         return index.cpu().numpy()
-
-
-def _max_filter(image, radius: int):
-    """Maximum over a (2r+1)^2 window, (B, 1, H, W): two 1-D passes, ~r times faster."""
-    import torch.nn.functional as F
-
-    k = 2 * radius + 1
-    image = F.max_pool2d(image, (1, k), stride=1, padding=(0, radius))
-    return F.max_pool2d(image, (k, 1), stride=1, padding=(radius, 0))
 
 
 def _keep(new, old, better):

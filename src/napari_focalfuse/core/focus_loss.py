@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-DECISION_RADIUS = 5  # windowed like fusion's fine window (activity.box_mean)
+DECISION_RADIUS = 5  # windowed like fusion's fine window (windows.box_mean)
 MARGIN = 0.5  # log-activity margin the sharper patch must win by
 SOFTEN = (0.5, 2.5)  # px: Gaussian smoothing of a tile before it becomes a thin specimen
 
@@ -99,7 +99,8 @@ def ranking_loss_of(features, sharp, blurred, margin: float = MARGIN):
     training can encode these and its reconstruction batch in one pass."""
     import torch
 
-    from .activity import box_mean, spatial_frequency
+    from .activity import spatial_frequency
+    from .windows import box_mean
 
     log_activity = torch.log(box_mean(spatial_frequency(features), DECISION_RADIUS) + 1e-6)
     a, b = log_activity.chunk(2)
