@@ -191,11 +191,9 @@ def fuse(
         from .channels import fuse_on_channel
 
         return fuse_on_channel(stack, decide_on, **options)
-    import torch
+    from .preload import preload
 
-    from .activity import FeatureExtractor, fast_dtype
-    from .device import pick_device
-
+    preload("torch")  # needed from the measure stage on: load it meanwhile
     stack = as_stack(stack)
     n, h, w = stack.shape[:3]
     deep = method == "deep"
@@ -204,20 +202,8 @@ def fuse(
     soften = deep if soften is None else soften
     scale = auto_scale(h, w) if scale == "auto" else int(scale)
     _check_options(method, window, scale, align)
-
-    extractor = None
-    if deep:
-        from .weights import resolve_model
-
-        dev = pick_device(device)
-        encoder = resolve_model(weights).encoder
-    else:
-        dev = pick_device("cpu" if device == "auto" else device)
     if precision not in ("auto", "float32", "bfloat16"):
         raise FocalFuseError(f"Unknown precision '{precision}'; use auto, float32 or bfloat16.")
-    if deep:  # weights are copied (cast): the caller's model is left untouched
-        net_dtype = {"auto": fast_dtype(dev), "float32": torch.float32, "bfloat16": torch.bfloat16}[precision]
-        extractor = FeatureExtractor(encoder, net_dtype, dev)
 
     estimating = align is not False
     steps = _Steps(n * (2 + int(soften) + int(estimating)), progress, should_stop)
@@ -232,13 +218,14 @@ def fuse(
         steps.check()
         return source.get(z, ahead=z + 1)
 
-    with source, torch.inference_mode():
+    with source:
         alignment, notes = None, []
         if estimating:
             alignment = _align(read, n, stack.shape[1:], scaler, align, align_model, keep_size, steps)
             if alignment is not None:
                 notes = alignment.warnings
                 source.set_prepare(lambda z, values: alignment.warp(values, z))
+        extractor, dev = _extractor(method, weights, device, precision)
         measured = _measure(
             read, n, stack.shape[1:], scaler, method, extractor, scale, window, consistency,
             alignment if keep_size else None, dev, check=not estimating, on_slice=steps.step,
@@ -305,6 +292,26 @@ def _align(
 # ------------------------------------------------------------------ stage 2: measure
 
 
+def _extractor(method: str, weights: Any, device: str, precision: str) -> tuple[Any, Any]:
+    """The deep method's feature extractor (None for the Laplacian) and the device it runs on.
+
+    Weights are copied (cast): the caller's model is left untouched.
+    """
+    import torch
+
+    from .activity import FeatureExtractor, fast_dtype
+    from .device import pick_device
+
+    if method != "deep":
+        return None, pick_device("cpu" if device == "auto" else device)
+    from .weights import resolve_model
+
+    dev = pick_device(device)
+    encoder = resolve_model(weights).encoder
+    dtype = {"auto": fast_dtype(dev), "float32": torch.float32, "bfloat16": torch.bfloat16}[precision]
+    return FeatureExtractor(encoder, dtype, dev), dev
+
+
 @dataclass
 class _Measured:
     decision: Any  # FocusDecision
@@ -344,12 +351,13 @@ def _measure(
             _check_slice(values, z, slice_shape)
         h, w = values.shape[:2]
         small = shrink(values, (-(-h // scale), -(-w // scale)))  # area average, like avg_pool
-        grey = torch.from_numpy(scaler(small)).to(dev)
-        activity, half = activity_map(grey, method, extractor, 1, with_half=regularise)
-        if coverage is not None:  # extrapolated borders of a slice must not win
-            activity = activity * _reduced_coverage(coverage, z, activity.shape, dev)
-        decision.add(z, activity, half)
-        peak.add(z, decision.last_fine)
+        with torch.inference_mode():
+            grey = torch.from_numpy(scaler(small)).to(dev)
+            activity, half = activity_map(grey, method, extractor, 1, with_half=regularise)
+            if coverage is not None:  # extrapolated borders of a slice must not win
+                activity = activity * _reduced_coverage(coverage, z, activity.shape, dev)
+            decision.add(z, activity, half)
+            peak.add(z, decision.last_fine)
         sigma = min(sigma, noise_sigma(scaler(_central(values))))
         on_slice(z)
     return _Measured(decision, peak, sigma)
