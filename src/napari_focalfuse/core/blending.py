@@ -11,9 +11,12 @@ seam appears. One slice is read at a time.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+
+from .parallel import row_bands, worker_threads
 
 AGREEMENT_RADIUS = 2  # px window of the slice-to-reference difference
 AGREEMENT_TOLERANCE = 2.0  # in units of sigma^2 beyond the pure-noise expectation
@@ -40,6 +43,46 @@ def _box(image: np.ndarray, radius: int) -> np.ndarray:
     return cv2.boxFilter(image, -1, (k, k), borderType=cv2.BORDER_REPLICATE)
 
 
+class _Band:
+    """The agreement average of one band of rows, with buffers kept from slice to slice.
+
+    The window reaches ``AGREEMENT_RADIUS`` rows beyond the band, so the band reads that many
+    more rows of each slice (and of the reference) where the image has them: its rows come out
+    exactly as if the whole frame were computed at once.
+    """
+
+    def __init__(self, rows: tuple[int, int], reference: np.ndarray, grey: Callable, var: float) -> None:
+        self.y0, self.y1 = rows
+        height = reference.shape[0]
+        self.h0, self.h1 = max(0, self.y0 - AGREEMENT_RADIUS), min(height, self.y1 + AGREEMENT_RADIUS)
+        self.inner = slice(self.y0 - self.h0, self.y1 - self.h0)
+        self.grey, self.var = grey, var
+        self.ref = grey(reference[self.h0 : self.h1])
+        own = reference[self.y0 : self.y1]
+        self.total = np.full(own.shape[:2], REFERENCE_WEIGHT, np.float32)
+        self.acc = own * np.float32(REFERENCE_WEIGHT)
+        self.values = np.empty((self.h1 - self.h0, *reference.shape[1:]), np.float32)
+        self.weighted = np.empty_like(self.acc)
+
+    def add(self, slice_: np.ndarray) -> None:
+        values = self.values
+        np.copyto(values, slice_[self.h0 : self.h1], casting="unsafe")
+        diff = self.grey(values)
+        np.subtract(diff, self.ref, out=diff)
+        np.square(diff, out=diff)
+        diff = _box(diff, AGREEMENT_RADIUS)[self.inner]
+        # weight 1 within the noise, falling off beyond it
+        np.subtract(diff, 2 * self.var, out=diff)
+        np.maximum(diff, 0, out=diff)
+        weight = np.exp(diff * np.float32(-1.0 / (AGREEMENT_TOLERANCE * self.var)))
+        self.total += weight
+        inner = values[self.inner]
+        self.acc += np.multiply(inner, weight[..., None] if inner.ndim == 3 else weight, out=self.weighted)
+
+    def result(self, out: np.ndarray) -> None:
+        np.divide(self.acc, self.total[..., None] if self.acc.ndim == 3 else self.total, out=out[self.y0 : self.y1])
+
+
 def agreement_blend(
     read: Callable[[int], np.ndarray],
     n: int,
@@ -51,27 +94,19 @@ def agreement_blend(
     """Average ``reference`` (float32) with the slices that match it within the noise.
 
     ``read(z)`` gives slice ``z`` (any pixel type, its values on ``reference``'s scale);
-    ``grey`` turns values into the [0, 1] luminance that ``sigma`` was measured on.
+    ``grey`` turns values into the [0, 1] luminance that ``sigma`` was measured on. The frame
+    is cut into bands of rows worked on in parallel threads (numpy and OpenCV release the GIL).
     """
     var = max(sigma * sigma, 1e-10)
-    ref = grey(reference)
-    total = np.full(ref.shape, REFERENCE_WEIGHT, np.float32)
-    acc = reference * np.float32(REFERENCE_WEIGHT)
-    # slice-sized buffers kept from slice to slice: fresh ones cost more than the arithmetic
-    values = np.empty(reference.shape, np.float32)
-    weighted = np.empty(reference.shape, np.float32)
-    for z in range(n):
-        np.copyto(values, read(z), casting="unsafe")
-        diff = grey(values)
-        np.subtract(diff, ref, out=diff)
-        np.square(diff, out=diff)
-        diff = _box(diff, AGREEMENT_RADIUS)
-        # weight 1 within the noise, falling off beyond it
-        np.subtract(diff, 2 * var, out=diff)
-        np.maximum(diff, 0, out=diff)
-        weight = np.exp(diff * np.float32(-1.0 / (AGREEMENT_TOLERANCE * var)))
-        total += weight
-        acc += np.multiply(values, weight[..., None] if values.ndim == 3 else weight, out=weighted)
-        if on_slice is not None:
-            on_slice(z)
-    return acc / (total[..., None] if acc.ndim == 3 else total)
+    bands = [_Band(rows, reference, grey, var) for rows in row_bands(reference.shape[0], worker_threads())]
+    with ThreadPoolExecutor(len(bands), "focalfuse-agree") as pool:
+        for z in range(n):
+            slice_ = read(z)
+            for job in [pool.submit(band.add, slice_) for band in bands]:
+                job.result()
+            if on_slice is not None:
+                on_slice(z)
+        out = np.empty(reference.shape, np.float32)
+        for job in [pool.submit(band.result, out) for band in bands]:
+            job.result()
+    return out

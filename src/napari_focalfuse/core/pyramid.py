@@ -13,8 +13,12 @@ normalisation pass is needed. One slice's pyramid exists at a time; the accumula
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from .parallel import worker_threads
 
 MIN_LEVEL_SIDE = 8  # px of the coarsest band's short side
 
@@ -54,76 +58,107 @@ def weight_pyramid(weight: np.ndarray, scale: int, shape: tuple[int, int], level
     return out
 
 
-def _weigh(band: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """``band`` times ``weight`` (broadcast over colour), in place."""
-    return np.multiply(band, weight[..., None] if band.ndim == 3 else weight, out=band)
-
-
 class PyramidBlender:
     """Accumulates ``sum_z weight_z * band(slice_z)`` for every band; ``result()`` collapses it.
 
-    Bands are computed in place in buffers kept from slice to slice: a fresh image-sized
-    temporary costs more (the allocator maps and zeroes new pages every time) than the
-    arithmetic on it, and blending a 3 MP colour slice made several.
+    Colour channels are independent, so each has its own bands and is worked on in its own
+    thread (OpenCV and numpy release the GIL): the stage runs on every core instead of one.
+    The weight pyramid is shared by the channels.
     """
 
     def __init__(self, shape: tuple[int, ...], scale: int, levels: int | None = None) -> None:
         self.shape = tuple(shape)
         self.scale = scale
         self.levels = pyramid_levels(self.shape[:2]) if levels is None else levels
-        self.bands: list[np.ndarray] | None = None
-        self._input: np.ndarray | None = None  # the slice as float32
-        self._scratch: list[np.ndarray] = []  # per level: the up-sampled coarser level
+        channels = self.shape[2] if len(self.shape) == 3 else 1
+        self._planes = [_PlaneBands(self.levels) for _ in range(channels)]
+        workers = min(channels, worker_threads())
+        self._pool = ThreadPoolExecutor(workers, "focalfuse-blend") if workers > 1 else None
+
+    def _each_plane(self, work: Callable[[int, _PlaneBands], None]) -> None:
+        if self._pool is None:
+            for c, plane in enumerate(self._planes):
+                work(c, plane)
+            return
+        for job in [self._pool.submit(work, c, plane) for c, plane in enumerate(self._planes)]:
+            job.result()
 
     def add(self, image: np.ndarray, weight: np.ndarray) -> None:
         """Add one slice ((Y, X[, C]), any pixel type) with its weight map at the decision
         resolution; ``image`` itself is left untouched."""
+        weights = weight_pyramid(weight, self.scale, self.shape[:2], self.levels)
+        if image.ndim == 2:
+            self._planes[0].add(image, weights)
+        else:
+            self._each_plane(lambda c, plane: plane.add(image[..., c], weights))
+
+    def result(self) -> np.ndarray:
+        """The blended image (float32); the accumulators are used up."""
+        out = np.empty(self.shape, np.float32)
+        if out.ndim == 2:
+            self._planes[0].collapse(out)
+        else:
+            self._each_plane(lambda c, plane: plane.collapse(out[..., c]))
+        if self._pool is not None:
+            self._pool.shutdown()
+        return out
+
+
+class _PlaneBands:
+    """The weighted band sums of one channel.
+
+    Bands are computed in place in buffers kept from slice to slice: a fresh image-sized
+    temporary costs more (the allocator maps and zeroes new pages every time) than the
+    arithmetic on it.
+    """
+
+    def __init__(self, levels: int) -> None:
+        self.levels = levels
+        self.bands: list[np.ndarray] | None = None
+        self._input: np.ndarray | None = None  # the channel as float32
+        self._scratch: list[np.ndarray] = []  # per level: the up-sampled coarser level
+
+    def add(self, plane: np.ndarray, weights: list[np.ndarray]) -> None:
         import cv2
 
-        weights = weight_pyramid(weight, self.scale, self.shape[:2], self.levels)
         if self._input is None:
-            self._input = np.empty(image.shape, np.float32)
-        current = self._input  # a float32 copy of the slice, in a reused buffer
-        np.copyto(current, image, casting="unsafe")
+            self._input = np.empty(plane.shape, np.float32)
+        current = self._input
+        np.copyto(current, plane, casting="unsafe")
         first = self.bands is None
         if first:
             self.bands = []
         for level in range(self.levels):
             smaller = cv2.pyrDown(current)
-            if smaller.ndim < current.ndim:
-                smaller = smaller[..., None]
             band = self._up(level, smaller, current.shape)
             np.subtract(current, band, out=band)
-            _weigh(band, weights[level])
+            np.multiply(band, weights[level], out=band)
             if first:
                 self.bands.append(band.copy())
             else:
                 self.bands[level] += band
             current = smaller
         if first:
-            self.bands.append(_weigh(current.copy(), weights[-1]))
+            self.bands.append(current * weights[-1])
         else:
-            self.bands[-1] += _weigh(current, weights[-1])
+            self.bands[-1] += np.multiply(current, weights[-1], out=current)
 
-    def _up(self, level: int, smaller: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    def _up(self, level: int, smaller: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         """``smaller`` up-sampled to ``shape``, into this level's reused buffer."""
         import cv2
 
         if len(self._scratch) <= level:
             self._scratch.append(np.empty(shape, np.float32))
-        buffer = self._scratch[level]
-        flat = buffer if buffer.ndim == 2 or buffer.shape[2] > 1 else buffer[..., 0]
-        source = smaller if smaller.ndim == 2 or smaller.shape[2] > 1 else smaller[..., 0]
-        cv2.pyrUp(source, dst=flat, dstsize=(shape[1], shape[0]))
-        return buffer
+        cv2.pyrUp(smaller, dst=self._scratch[level], dstsize=(shape[1], shape[0]))
+        return self._scratch[level]
 
-    def result(self) -> np.ndarray:
-        """The blended image (float32); the accumulators are used up."""
+    def collapse(self, out: np.ndarray) -> None:
+        """Sum the bands up the pyramid into ``out``; the accumulators are used up."""
         import cv2
 
         image = self.bands[-1]
         for band in self.bands[-2::-1]:
             up = cv2.pyrUp(image, dstsize=(band.shape[1], band.shape[0]))
-            image = band + (up[..., None] if up.ndim < band.ndim else up)
+            image = np.add(band, up, out=band)
+        np.copyto(out, image)
         self.bands = None
-        return image
