@@ -5,7 +5,7 @@ slice; reading the next slice while the current one is processed hides most of i
 release the GIL). Slices are kept in their stored dtype for the later passes while they fit
 in ``budget`` bytes; a bigger stack (hundreds of frames) is simply read again, so memory stays
 bounded whatever the number of slices. ``prepare`` (e.g. warping onto the reference slice once
-the alignment is known) is applied once per kept slice.
+the alignment is known) is applied once per kept slice, to the next one ahead of use.
 """
 
 from __future__ import annotations
@@ -49,14 +49,17 @@ class SliceSource:
         """Apply ``prepare(z, values)`` to every slice from now on (kept ones included)."""
         self.prepare = prepare
         self.prepared.clear()
+        for z in [z for z in self.pending if z in self.kept]:  # prepared the old way
+            self.pending.pop(z).cancel()
 
     def _fetch(self, z: int) -> np.ndarray:
         if z in self.kept:
-            values = self.kept[z]
             if self.prepare is not None and z not in self.prepared:
-                values = self.kept[z] = self.prepare(z, values)
+                future = self.pending.pop(z, None)  # prepared ahead, see get()
+                values = future.result() if future is not None else self.prepare(z, self.kept[z])
+                self.kept[z] = values
                 self.prepared.add(z)
-            return values
+            return self.kept[z]
         future = self.pending.pop(z, None)
         values = future.result() if future is not None else read_slice(self.stack, z)
         if self.mapping is not None and not self.keep:
@@ -71,15 +74,14 @@ class SliceSource:
         return values
 
     def get(self, z: int, ahead: int | None = None) -> np.ndarray:
-        """Slice ``z``; starts reading slice ``ahead`` (if any) in the background."""
+        """Slice ``z``; starts reading (or preparing a kept) slice ``ahead`` in the background."""
         values = self._fetch(z)
-        if (
-            ahead is not None
-            and 0 <= ahead < self.stack.shape[0]
-            and ahead not in self.kept
-            and ahead not in self.pending
-        ):
+        if ahead is None or not 0 <= ahead < self.stack.shape[0] or ahead in self.pending:
+            return values
+        if ahead not in self.kept:
             self.pending[ahead] = self.pool.submit(read_slice, self.stack, ahead)
+        elif self.prepare is not None and ahead not in self.prepared:
+            self.pending[ahead] = self.pool.submit(self.prepare, ahead, self.kept[ahead])
         return values
 
 
