@@ -340,6 +340,20 @@ def test_cli_imports_neither_qt_nor_napari_nor_torch():
     assert proc.stdout.strip() == "[]", proc.stderr
 
 
+def test_quiet_runs_show_no_bar_but_keep_their_messages():
+    code = (
+        "import sys\n"
+        "from napari_focalfuse.commands.progress import FuseBar, bar\n"
+        "b = FuseBar('fusing', quiet=True); b(0, 10); b(4, 10); b.close()\n"
+        "messages = bar(None, 'stacks', 'stack', quiet=True)\n"
+        "messages.update(1); messages.write('a.tif: read', file=sys.stderr)\n"
+        "print(b.bar.n, b.bar.total, 'tqdm' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split() == ["4", "10", "False"], proc.stderr
+    assert proc.stderr == "a.tif: read\n"
+
+
 @pytest.mark.parametrize(
     ("raised", "status", "pattern"),
     [

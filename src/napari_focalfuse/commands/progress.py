@@ -6,7 +6,33 @@ import sys
 from typing import Any
 
 
+class _Silent:
+    """What ``--quiet`` gets instead of a bar: the same calls, nothing shown, tqdm not loaded."""
+
+    def __init__(self, total: int | None) -> None:
+        self.total, self.n = total, 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def refresh(self) -> None:
+        pass
+
+    def set_postfix(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    @staticmethod
+    def write(text: str, file: Any = None) -> None:
+        """Messages still appear, as tqdm.write prints them even for a disabled bar."""
+        print(text, file=file if file is not None else sys.stdout)
+
+
 def bar(total: int | None, desc: str, unit: str, quiet: bool) -> Any:
+    if quiet:
+        return _Silent(total)
     from tqdm import tqdm
 
     return tqdm(
