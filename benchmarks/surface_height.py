@@ -11,7 +11,12 @@ smooth specimen the sub-slice height is meant for.
 
 Error: mean absolute difference in slices over the frame without a 10 px border, for the
 decision map (``mask``) and the surface; "confident" keeps the pixels whose confidence is at
-least ``--min-confidence`` (default: the mesh export's threshold). Run:
+least ``--min-confidence`` (default: the mesh export's threshold); "away from edges" leaves
+out the far side of occluding edges (pixels within 8 px of a pixel more than a slice nearer).
+There the renderer paints the nearer object's blurred rim over the background once per depth
+layer between the two (its layers continue behind nearer ones), so with 96 layers the
+background close to an occluding edge shows in no slice: ``veil()`` prints how much of its
+detail the background's own focal slice keeps, by distance from the edge. Run:
 ``python benchmarks/surface_height.py`` (minutes); writes benchmarks/out/surface_height.json
 and prints a Markdown table.
 """
@@ -43,6 +48,42 @@ def tilted_plane() -> tuple[np.ndarray, np.ndarray]:
     return image, xx / (w - 1) * 0.8 + 0.1 + 0.05 * np.sin(yy / 40)
 
 
+def beside_nearer(truth: np.ndarray, reach: float = 8.0) -> np.ndarray:
+    """Pixels within ``reach`` px of a pixel more than one slice nearer: an occluding edge's far side."""
+    from scipy import ndimage
+
+    near = np.zeros(truth.shape, bool)
+    for level in np.arange(np.floor(truth.min()), np.ceil(truth.max()) + 0.5, 0.5):
+        own = (truth >= level) & (truth < level + 0.5)
+        if own.any():
+            near |= own & (ndimage.distance_transform_edt(truth <= level + 1.0) < reach)
+    return near
+
+
+def veil(levels: tuple[int, ...] = (8, 24, 96)) -> None:
+    """Share of the background's detail that its own focal slice keeps beside a nearer block."""
+    import cv2
+    from scipy import ndimage
+
+    image = tilted_plane()[0]
+    depth = np.full(image.shape[:2], 0.15)
+    depth[60:180, 100:220] = 0.85
+    distance = ndimage.distance_transform_edt(depth < 0.5)
+
+    def detail(grey: np.ndarray) -> np.ndarray:
+        return cv2.blur(cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F, ksize=1) ** 2, (5, 5))
+
+    sharp = detail(image.mean(-1))
+    bands = ((1, 3), (3, 5), (5, 8), (8, 12), (12, 20))
+    print("\n| layers | " + " | ".join(f"{a}–{b} px" for a, b in bands) + " |")
+    print("|---" * (len(bands) + 1) + "|")
+    for n_levels in levels:
+        r = render_focal_stack(image, depth, n_slices=10, max_blur=6, noise=0.0, depth_of_field=0.0, levels=n_levels)
+        kept = detail(r.stack[0].mean(-1))  # slice 0 is focused on the background (depth 0)
+        shares = [np.median((kept / sharp)[(distance >= a) & (distance < b) & (sharp > 1e-3)]) for a, b in bands]
+        print(f"| {n_levels} | " + " | ".join(f"{v:.2f}" for v in shares) + " |")
+
+
 def measure(image, disparity, n: int, dof: float, min_confidence: float) -> dict:
     r = render_focal_stack(
         image, disparity, n_slices=n, max_blur=8, noise=0.005, depth_of_field=dof, seed=1,
@@ -55,9 +96,13 @@ def measure(image, disparity, n: int, dof: float, min_confidence: float) -> dict
     index = np.abs(res.mask - truth)[inner]
     surface = np.abs(res.surface - truth)[inner]
     sure = res.confidence[inner] >= min_confidence
+    away = ~beside_nearer(truth)[inner]
     return {
         "index": float(index.mean()),
         "surface": float(surface.mean()),
+        "away_share": float(away.mean()),
+        "away_index": float(index[away].mean()),
+        "away_surface": float(surface[away].mean()),
         "confident_share": float(sure.mean()),
         "confident_index": float(index[sure].mean()) if sure.any() else None,
         "confident_surface": float(surface[sure].mean()) if sure.any() else None,
@@ -73,9 +118,9 @@ def main() -> None:
     rows = {}
     print(
         "| stack | slices | depth of field | map | surface | ratio | confident share | map "
-        "| surface | ratio |"
+        "| surface | ratio | away from edges: share | map | surface | ratio |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, load in scenes.items():
         image, disparity = load()
         for n in args.slices:
@@ -84,13 +129,16 @@ def main() -> None:
                 rows[f"{name}-{n}-dof{dof:g}"] = m
                 ci, cs = m["confident_index"], m["confident_surface"]
                 conf = f"{ci:.3f} | {cs:.3f} | {cs / ci:.2f}" if ci else "– | – | –"
+                ai, asf = m["away_index"], m["away_surface"]
                 print(
                     f"| {name} | {n} | {dof:g} | {m['index']:.3f} | {m['surface']:.3f} | "
-                    f"{m['surface'] / m['index']:.2f} | {m['confident_share']:.2f} | {conf} |",
+                    f"{m['surface'] / m['index']:.2f} | {m['confident_share']:.2f} | {conf} | "
+                    f"{m['away_share']:.2f} | {ai:.3f} | {asf:.3f} | {asf / ai:.2f} |",
                     flush=True,
                 )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(rows, indent=1))
+    veil()
 
 
 if __name__ == "__main__":

@@ -44,3 +44,78 @@ def test_confidence_flags_the_textureless_patch(tilted):
     height = res.surface_height(min_confidence=float(np.median(textured)) / 2)
     assert np.isnan(height[8:56, 8:88]).mean() > 0.9 and np.isfinite(height[100:180, 40:250]).mean() > 0.9
     assert np.nanmax(height) <= 2.0 * (N - 1) + 1e-3
+
+
+def _layered_step(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A far plane, a nearer block on it and a slope below, composited once per layer (thin lens:
+    each layer blurred by its distance from the focal plane, the block's blurred rim veiling the
+    plane behind it). Returns the stack, the true position in slice units and the block mask."""
+    import cv2
+
+    image = motorcycle(100, 300, 192, 288)
+    h, w = image.shape[:2]
+    far, near = 0.17, 0.81  # off the focal planes: the map is off by a fraction of a slice
+    block = np.zeros((h, w), np.float32)
+    block[24:96, 150:250] = 1
+    slope = np.zeros((h, w), np.float32)
+    slope[140:] = 1
+    ramp = np.linspace(far, near, 6)  # the slope: 6 strips of rising depth along x
+    strips = np.minimum((np.arange(w) * len(ramp)) // w, len(ramp) - 1)
+    rng = np.random.default_rng(0)
+
+    def blur(a: np.ndarray, sigma: float) -> np.ndarray:
+        return a if sigma < 0.05 else cv2.GaussianBlur(a, (0, 0), sigma)
+
+    slices = []
+    for z in range(n):
+        f = (z + 0.5) / n
+        out = blur(image, 6 * abs(far - f))
+        for k, d in enumerate(ramp):
+            layer = slope * (strips == k)[None, :]
+            a = blur(layer, 6 * abs(d - f))
+            out = out * (1 - a[..., None]) + blur(image * layer[..., None], 6 * abs(d - f))
+        a = blur(block, 6 * abs(near - f))
+        out = out * (1 - a[..., None]) + blur(image * block[..., None], 6 * abs(near - f))
+        slices.append(np.clip(out + rng.normal(0, 0.005, out.shape), 0, 1).astype(np.float32))
+    depth = np.where(block > 0, near, np.where(slope > 0, ramp[strips][None, :], far))
+    return np.stack(slices), depth * n - 0.5, block > 0
+
+
+def test_surface_across_a_depth_step():
+    """Away from the occluding edge the height is sub-slice on both planes and the slope; right
+    beside it (the blurred block veils the plane) it is no worse than the map's."""
+    from scipy import ndimage
+
+    stack, truth, block = _layered_step(N)
+    res = fuse(stack, align=False)
+    index_error, surface_error = np.abs(res.mask - truth), np.abs(res.surface - truth)
+    border = np.zeros(truth.shape, bool)
+    border[8:-8, 8:-8] = True
+    distance = ndimage.distance_transform_edt(~block)
+    away = border & ((distance >= 10) | block)
+    assert surface_error[away].mean() <= 0.5 * index_error[away].mean()
+    beside = border & (distance >= 6) & (distance < 10)
+    assert surface_error[beside].mean() <= index_error[beside].mean() + 0.05
+
+
+def test_height_comes_from_the_small_window_measure_where_it_has_a_peak():
+    """Where a sharp edge nearby makes the windowed activity (and the decision) name one slice but
+    the pixel's own detail peaks at another, the height follows the detail; where the detail is
+    flat, it follows the activity."""
+    import torch
+
+    from napari_focalfuse.core.surface import ZPeak
+
+    n, h, w = 8, 40, 60
+    own = np.where(np.arange(w) < 30, 2.3, 5.6)[None, :].repeat(h, 0)  # detail peaks here
+    peak = ZPeak()
+    rng = np.random.default_rng(0)
+    for z in range(n):
+        activity = np.exp(-((z - 6.0) ** 2) / 2) + np.zeros((h, w))  # everything at slice 6
+        detail = np.exp(-np.abs(z - own)) + 0.01 * rng.random((h, w))
+        detail[:, 50:] = 0.001 * (1 + 0.1 * rng.random((h, 10)))  # flat: sensor noise only
+        peak.add(z, torch.tensor(activity, dtype=torch.float32), torch.tensor(detail, dtype=torch.float32))
+    position, _ = peak.result(np.full((h, w), 6))
+    assert np.abs(position[5:-5, 5:25] - 2.3).max() < 0.35
+    assert np.abs(position[5:-5, 35:45] - 5.6).max() < 0.35
+    assert np.abs(position[5:-5, 55:] - 6.0).max() < 0.35

@@ -340,7 +340,7 @@ def _measure(
     from .align import shrink
     from .blending import noise_sigma
     from .decision import FocusDecision
-    from .surface import ZPeak
+    from .surface import ZPeak, detail_energy
 
     decision = FocusDecision(scale, fine_radius=window, regularise=regularise)
     peak = ZPeak()
@@ -354,10 +354,12 @@ def _measure(
         with torch.inference_mode():
             grey = torch.from_numpy(scaler(small)).to(dev)
             activity, half = activity_map(grey, method, extractor, 1, with_half=regularise)
+            detail = detail_energy(grey)
             if coverage is not None:  # extrapolated borders of a slice must not win
-                activity = activity * _reduced_coverage(coverage, z, activity.shape, dev)
+                inside = _reduced_coverage(coverage, z, activity.shape, dev)
+                activity, detail = activity * inside, detail * inside
             decision.add(z, activity, half)
-            peak.add(z, decision.last_fine)
+            peak.add(z, decision.last_fine, detail)
         sigma = min(sigma, noise_sigma(scaler(_central(values))))
         on_slice(z)
     return _Measured(decision, peak, sigma)

@@ -10,8 +10,16 @@ Single pixels are noisy, so the positions are averaged over a neighbourhood weig
 activity (textured pixels know their depth, flat ones do not). The confidence says how peaked
 the measure is along z, against the frame's noise floor: near 0 where every slice looks alike
 or only noise differs (flat background, no texture), so such pixels can be marked unknown
-instead of given a random height. Streaming: a few maps at
-the activity resolution, whatever the number of slices.
+instead of given a random height.
+
+The fusion's activity windows (the encoder sees ~5 px around a pixel, the decision averages
+over 11 px and falls back to 33 px windows next to blur rings) let a sharp occluding edge win
+the pixels around it: fine for fusion (either slice shows the edge sharply), but for depth the
+background beside a nearer object takes the object's height. Where the slice has detail of its
+own, the height therefore comes from a measure with a small footprint instead: the squared
+Laplacian of the slice, averaged over 5 x 5 px, its own peak along z and the same parabola.
+Where that peak does not stand out of the noise floor (flat regions), the estimate above stays.
+Streaming: a few maps at the activity resolution, whatever the number of slices.
 """
 
 from __future__ import annotations
@@ -24,20 +32,35 @@ SMOOTHING = 3.0  # px at the activity resolution: how far the activity-weighted 
 FLOOR_PERCENTILE = 1  # the frame's noise floor: activity of its flattest hundredth
 FLOOR_WEIGHT = 3.0  # how much of the floor a pixel's peak must rise above to count
 DISTRUST = 0.1  # weight, relative to its activity, of a pixel whose own peak the decision overruled
+DETAIL_RADIUS = 2  # px at the activity resolution: the small window of the detail measure
+DETAIL_SURE = 0.4  # smoothed peakedness of the detail measure above which its own peak is used
 
 
-class ZPeak:
-    """Folds in one activity map per slice; keeps the best one, its neighbours and the sum."""
+def detail_energy(grey: Any) -> Any:
+    """Squared Laplacian of a grey slice (torch (h, w)), averaged over a small window.
+
+    Its footprint is 3 px plus the window, so a sharp edge lends its activity to few
+    neighbours; the window (5 x 5 px) averages sensor noise enough for a peak along z.
+    """
+    from .activity import laplacian_magnitude
+    from .windows import box_mean
+
+    energy = laplacian_magnitude(grey.float()[None, None]).square()
+    return box_mean(energy, DETAIL_RADIUS)[0, 0]
+
+
+class _Peak:
+    """Streaming peak of one measure along z: the best value, its slice, its neighbours, the sum."""
 
     def __init__(self) -> None:
         self.best = self.index = self.before = self.after = self.previous = self.total = None
         self.n = 0
 
-    def add(self, z: int, activity: Any) -> None:
-        """``activity`` (torch (h, w), windowed) of slice ``z``; slices come in order."""
+    def add(self, z: int, measure: Any) -> None:
+        """``measure`` (torch (h, w)) of slice ``z``; slices come in order."""
         import torch
 
-        a = activity.float()
+        a = measure.float()
         if self.best is None:
             self.best, self.total = a.clone(), a.clone()
             self.index = torch.zeros(a.shape, dtype=torch.int32, device=a.device)
@@ -55,12 +78,12 @@ class ZPeak:
         self.previous = a
         self.n = z + 1
 
-    def result(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(position, confidence), (h, w) float32: the peak in slice units (0 = first slice)
-        and how peaked the measure is (0: all slices alike, towards 1: one slice stands out).
-        ``index`` is the decision at the same resolution."""
-        import cv2
+    def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(best, own slice, sub-slice offset of the peak in [-0.5, 0.5]) as numpy arrays.
 
+        The offset is the vertex of the parabola through the log measure of the best slice and
+        its neighbours; 0 at the stack's ends and where the three do not bend downwards.
+        """
         best, own = self.best.cpu().numpy(), self.index.cpu().numpy()
         before, after = self.before.cpu().numpy(), self.after.cpu().numpy()
         tiny = np.float32(1e-12)
@@ -69,28 +92,86 @@ class ZPeak:
         inside = (own > 0) & np.isfinite(after) & (curvature < 0)
         offset = np.zeros_like(best)
         offset[inside] = 0.5 * (lo - la)[inside] / curvature[inside]
+        return best, own, np.clip(offset, -0.5, 0.5)
+
+    def mean(self) -> np.ndarray:
+        return self.total.cpu().numpy() / max(self.n, 1)
+
+
+class ZPeak:
+    """Folds in one activity map (and one detail map) per slice; ``result`` gives the height."""
+
+    def __init__(self) -> None:
+        self.activity = _Peak()
+        self.detail = _Peak()
+
+    @property
+    def n(self) -> int:
+        return self.activity.n
+
+    def add(self, z: int, activity: Any, detail: Any = None) -> None:
+        """``activity`` (torch (h, w), windowed) of slice ``z`` and, for the height beside
+        occluding edges, its ``detail_energy``; slices come in order."""
+        self.activity.add(z, activity)
+        if detail is not None:
+            self.detail.add(z, detail)
+
+    def result(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position, confidence), (h, w) float32: the peak in slice units (0 = first slice)
+        and how peaked the measure is (0: all slices alike, towards 1: one slice stands out).
+        ``index`` is the decision at the same resolution."""
+        import cv2
+
+        best, own, offset = self.activity.maps()
+        tiny = np.float32(1e-12)
         agrees = np.abs(own - index) <= 1
-        position = np.where(agrees, own + np.clip(offset, -0.5, 0.5), index).astype(np.float32)
+        position = np.where(agrees, own + offset, index).astype(np.float32)
         weight = np.where(agrees, best, DISTRUST * best).astype(np.float32)
         total = cv2.GaussianBlur(weight, (0, 0), SMOOTHING)
         position = cv2.GaussianBlur(position * weight, (0, 0), SMOOTHING) / np.maximum(total, tiny)
-        mean = self.total.cpu().numpy() / max(self.n, 1)
+        mean = self.activity.mean()
+        if self.detail.n == self.activity.n > 0:
+            position = _detail_height(self.detail, position)
         return position.astype(np.float32), _confidence(best, mean)
 
 
-def _confidence(best: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """How far the best slice stands out of the mean, against the stack's noise floor.
+def _detail_height(detail: _Peak, fallback: np.ndarray) -> np.ndarray:
+    """The detail measure's own peak where it stands out of the noise floor, else ``fallback``.
 
-    In flat background the activity is noise, and with a few slices its largest draw stands
-    out of the mean by chance; measured against the floor too (the activity of the least
-    active hundredth of the frame, its flattest part) such pixels stay low, and textured ones,
-    far above the floor, keep their peakedness. Smoothed like the position, so single noisy
-    pixels do not poke through as spikes.
+    Its own peak, not the decision's: the decision lets sharp edges win their surroundings.
+    The peakedness is smoothed before the threshold so single noisy pixels in flat regions do
+    not switch, and the heights are averaged weighted by peakedness squared (pixels with a
+    clear peak dominate their neighbourhood).
     """
     import cv2
 
+    best, own, offset = detail.maps()
+    peaked = _peakedness(best, detail.mean())
+    sure = cv2.GaussianBlur(peaked, (0, 0), 1.5) >= DETAIL_SURE
+    weight = np.where(sure, peaked * peaked, 0).astype(np.float32)
+    total = cv2.GaussianBlur(weight, (0, 0), SMOOTHING)
+    height = cv2.GaussianBlur((own + offset).astype(np.float32) * weight, (0, 0), SMOOTHING)
+    use = sure & (total > 1e-6)
+    return np.where(use, height / np.maximum(total, np.float32(1e-12)), fallback)
+
+
+def _peakedness(best: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """How far the best slice stands out of the mean, against the stack's noise floor, in [0, 1].
+
+    In flat background the measure is noise, and with a few slices its largest draw stands
+    out of the mean by chance; measured against the floor too (the measure of the least
+    active hundredth of the frame, its flattest part) such pixels stay low, and textured ones,
+    far above the floor, keep their peakedness.
+    """
     active = mean[mean > 0]  # regions outside an aligned slice measure nothing
     floor = float(np.percentile(active, FLOOR_PERCENTILE)) if active.size else 0.0
     peaked = (best - mean) / np.maximum(best + FLOOR_WEIGHT * floor, np.float32(1e-12))
-    peaked = np.clip(peaked, 0.0, 1.0).astype(np.float32)
-    return cv2.GaussianBlur(peaked, (0, 0), SMOOTHING)
+    return np.clip(peaked, 0.0, 1.0).astype(np.float32)
+
+
+def _confidence(best: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """The activity's peakedness (``_peakedness``), smoothed like the position, so single noisy
+    pixels do not poke through as spikes."""
+    import cv2
+
+    return cv2.GaussianBlur(_peakedness(best, mean), (0, 0), SMOOTHING)
