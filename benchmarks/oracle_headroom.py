@@ -6,8 +6,9 @@ where it lies:
 
 * *oracle true slice*: the decision is the truly nearest slice at every pixel (render truth);
 * *oracle best slice*: the decision is the slice closest to the all-in-focus truth in a 5 x 5
-  window, from the noiseless slices (what a perfect measure of "which slice looks like the truth here" would pick: near
-  a depth edge this need not be the true slice, whose far pixels carry the near object's halo);
+  window, from the noiseless slices (what a perfect measure of "which slice looks like the
+  truth here" would pick: near a depth edge this need not be the true slice, whose far pixels
+  carry the near object's halo);
   *r5*: the same in an 11 x 11 window, the size of the decision's fine window;
 * *encoder*: the untrained (seed 0) and the shipped default encoders, the pipeline as shipped.
 

@@ -59,7 +59,10 @@ def test_loss_is_lower_when_activity_names_the_best_slice():
 def test_regret_weight_reaches_training_reproducibly():
     rng = np.random.default_rng(4)
     images = [rng.random((100, 100)).astype(np.float32) for _ in range(2)]
-    config = dict(epochs=1, steps_per_epoch=2, batch_size=2, patch_size=32, lr=3e-3, device="cpu", regret_patch=48, regret_stacks=1)
+    config = dict(
+        epochs=1, steps_per_epoch=2, batch_size=2, patch_size=32, lr=3e-3, device="cpu",
+        regret_patch=48, regret_stacks=1,
+    )  # fmt: skip
     torch.manual_seed(0)
     model = FocalAutoencoder()
     plain = train(model, images, TrainConfig(**config))
