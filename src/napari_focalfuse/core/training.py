@@ -41,9 +41,6 @@ class TrainConfig:
     lam: float = 1.0  # weight of the SSIM term
     focus_weight: float = 0.0  # weight of the defocus-ranking term (focus_loss.py); 0: the paper's loss
     brightfield_share: float = 0.5  # share of the ranking pairs that are thin specimens in brightfield
-    regret_weight: float = 0.0  # weight of the decision-regret term (decision_loss.py); 0: none
-    regret_stacks: int = 2  # rendered layered stacks per step for that term
-    regret_patch: int = 96  # px side of those stacks
     seed: int = 0
     device: str = "auto"
 
@@ -111,41 +108,17 @@ class PairSampler(PatchSampler):
         return torch.from_numpy(sharp), torch.from_numpy(blurred)
 
 
-class StackSampler:
-    """Small layered scenes rendered as focal stacks, with each slice's regret (decision_loss.py).
-
-    Its own random stream, like :class:`PairSampler`."""
-
-    def __init__(self, textures: Sequence[np.ndarray], patch: int, seed: int):
-        self.textures = [t for t in textures if min(t.shape) >= patch]
-        if not self.textures:
-            raise FocalFuseError(f"No training picture is {patch} px on its short side.")
-        self.patch = patch
-        self.rng = np.random.default_rng(seed + 15485863)
-
-    def stacks(self, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        from .decision_loss import render_patch
-
-        out = []
-        for _ in range(n):
-            p = render_patch(self.textures, self.patch, self.rng)
-            out.append((torch.from_numpy(p.slices)[:, None], torch.from_numpy(p.regret)[:, None]))
-        return out
-
-
 def train(
     model: FocalAutoencoder,
     images: Sequence[np.ndarray],
     config: TrainConfig,
     progress: TrainProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
-    textures: Sequence[np.ndarray] | None = None,
 ) -> TunedModel:
     """Train ``model`` (a copy is made) on grey images in [0, 1]; returns the best epoch's weights.
 
     ``should_stop`` is polled between steps; when it returns True the run ends cleanly and the
-    best weights of the finished epochs (or the starting weights) are returned. ``textures``
-    (default: ``images``) are the pictures the regret term's layered scenes are made of.
+    best weights of the finished epochs (or the starting weights) are returned.
     """
     torch.manual_seed(config.seed)
     device = pick_device(config.device)
@@ -156,10 +129,6 @@ def train(
     if config.focus_weight > 0:
         sampler_pairs = PairSampler(images, config.patch_size, config.seed, config.brightfield_share)
         pairs = Prefetch(lambda: sampler_pairs.pairs(config.batch_size))
-    scenes = None
-    if config.regret_weight > 0:
-        sampler_stacks = StackSampler(images if textures is None else textures, config.regret_patch, config.seed)
-        scenes = Prefetch(lambda: sampler_stacks.stacks(config.regret_stacks))
     steps = config.steps_per_epoch or default_steps(images, config)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
 
@@ -185,8 +154,6 @@ def train(
                     loss = reconstruction_loss(model.decoder(features[:n]), batch, config.lam)
                     ranking = ranking_loss_of(features[n:], sharp, blurred)
                     loss = loss + config.focus_weight * ranking
-                if scenes is not None:
-                    loss = loss + config.regret_weight * _regret_term(model, scenes.get(), device)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
@@ -207,25 +174,11 @@ def train(
     except Cancelled:
         result.stopped_early = True
     finally:
-        for pool in (pairs, scenes):
-            if pool is not None:
-                pool.close()
+        if pairs is not None:
+            pairs.close()
     model.load_state_dict(best_state)
     result.model = model.cpu().to(memory_format=torch.contiguous_format).eval()
     return result
-
-
-def _regret_term(model: FocalAutoencoder, stacks, device) -> torch.Tensor:
-    """Mean decision regret over rendered stacks, all their slices through the encoder at once."""
-    from .decision_loss import regret_loss_of
-
-    slices = torch.cat([s for s, _ in stacks]).to(device).contiguous(memory_format=FAST)
-    features = model.encoder(slices)
-    losses, start = [], 0
-    for s, regret in stacks:
-        losses.append(regret_loss_of(features[start : start + len(s)], regret.to(device)))
-        start += len(s)
-    return torch.stack(losses).mean()
 
 
 def default_steps(images: Sequence[np.ndarray], config: TrainConfig) -> int:
