@@ -135,10 +135,11 @@ def crops_figure(
     images: dict[str, np.ndarray],
     reference_geometry: dict[str, tuple[int, int]],
     filename: str | None = None,
+    folder: Path = DOCS,
 ) -> None:
     """Rows of crops: one column per method, each crop located in that method's own image.
 
-    Written to docs/images/``filename`` (default real_crops_<name>.jpg)."""
+    Written to ``folder``/``filename`` (default docs/images/real_crops_<name>.jpg)."""
     from PIL import Image, ImageDraw
 
     import cv2
@@ -163,8 +164,8 @@ def crops_figure(
     draw = ImageDraw.Draw(sheet)
     for i, label in enumerate(labels):
         draw.text((i * (CROP + 4) + 4, 5), label, fill=(0, 0, 0))
-    DOCS.mkdir(parents=True, exist_ok=True)
-    sheet.save(DOCS / (filename or f"real_crops_{name}.jpg"), quality=90)
+    folder.mkdir(parents=True, exist_ok=True)
+    sheet.save(folder / (filename or f"real_crops_{name}.jpg"), quality=90)
 
 
 def offset_in(image: np.ndarray, reference: np.ndarray) -> tuple[int, int]:
@@ -175,6 +176,33 @@ def offset_in(image: np.ndarray, reference: np.ndarray) -> tuple[int, int]:
         return 0, 0
     _, _, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(reference, grey(image), cv2.TM_CCOEFF_NORMED))
     return y, x
+
+
+def compare_weights(weights: dict[str, object], names: list[str], figure: str, folder: Path) -> dict:
+    """Fuse each real stack with two weights: false-edge share of each, share of the map that
+    changed, and crops side by side in ``folder``/``figure``_<stack>.jpg (first weights left).
+
+    No truth on real stacks: this is what says whether a weights choice invents edges."""
+    import napari_focalfuse as ff
+
+    first, second = weights
+    report = {}
+    for name in names:
+        stack, _ = ff.read_stack([str(f) for f in slice_files(DATA / "stacks" / name)])
+        slices, composite = reference_slices(stack)
+        fused, masks = {}, {}
+        for label, w in weights.items():
+            start = time.perf_counter()
+            res = ff.fuse(stack, weights=w)
+            fused[label], masks[label] = res.fused, res.mask
+            share = false_edges(res.fused, composite, slices)
+            report[f"{name} {label}"] = {"false_edge_share": share, "seconds": time.perf_counter() - start}
+            print(f"{name:26s} {label:12s} false-edge share {share:.5f}", flush=True)
+        changed = float(np.mean(masks[first] != masks[second]))
+        report[f"{name} map changed"] = changed
+        print(f"{name:26s} {changed:.1%} of the map differs", flush=True)
+        crops_figure(name, fused, {k: (0, 0) for k in weights}, f"{figure}_{name}.jpg", folder)
+    return report
 
 
 def main() -> None:
