@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from legacy import legacy_fused
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "out" / "captures"
@@ -146,21 +145,6 @@ def fuse_methods(stack: np.ndarray) -> dict[str, np.ndarray]:
     }  # fmt: skip
 
 
-def legacy_fused(legacy_src: str, names: list[str]) -> dict[str, np.ndarray]:
-    """Fuse the cached stacks with another checkout's package (e.g. before alignment existed)."""
-    target = OUT / "captures-legacy"
-    target.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=str(Path(legacy_src).resolve()))
-    code = (
-        "import sys, numpy as np, napari_focalfuse as ff\n"
-        "for name in sys.argv[3:]:\n"
-        "    stack = np.load(f'{sys.argv[1]}/{name}.npz')['stack']\n"
-        "    np.save(f'{sys.argv[2]}/{name}.npy', ff.fuse(stack).fused)\n"
-    )
-    subprocess.run([sys.executable, "-c", code, str(CACHE), str(target), *names], env=env, check=True)
-    return {name: np.load(target / f"{name}.npy") for name in names}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--legacy-src", help="src/ folder of another checkout to compare with")
@@ -169,7 +153,8 @@ def main() -> None:
     todo = [c for c in cases() if not args.scenes or c.scene in args.scenes.split(",")]
     for case in todo:
         render(case)
-    legacy = legacy_fused(args.legacy_src, [c.name for c in todo]) if args.legacy_src else {}
+    names = [c.name for c in todo]
+    legacy = legacy_fused(args.legacy_src, CACHE, names, OUT / "captures-legacy") if args.legacy_src else {}
     rows = []
     for case in todo:
         data = render(case)

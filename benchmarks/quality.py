@@ -7,6 +7,7 @@ docs/benchmarks.md.
 
     python benchmarks/quality.py              # all scenes, ~15 min on 2 cores
     python benchmarks/quality.py --quick      # motorcycle only
+    python benchmarks/quality.py --legacy-src OLD/src   # also another checkout's default fusion
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import numpy as np
 import napari_focalfuse as ff
 from napari_focalfuse.core import metrics
 from baselines import smoothed_laplacian
-from cases import Case, default_cases, render
+from cases import CACHE, Case, default_cases, render
+from legacy import legacy_fused
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -42,10 +44,12 @@ def methods(case: Case, stack: np.ndarray) -> dict[str, np.ndarray | tuple]:
     return out
 
 
-def evaluate(case: Case) -> list[dict]:
+def evaluate(case: Case, legacy: dict[str, np.ndarray]) -> list[dict]:
     r = render(case)
     rows = []
     results = methods(case, r.stack)
+    if case.name in legacy:
+        results["deep, before alignment"] = legacy[case.name]
     results["oracle pick"] = metrics.oracle_pick(r.stack, r.true_index)
     for name, res in results.items():
         fused = getattr(res, "fused", res)
@@ -70,12 +74,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="motorcycle scene only")
     parser.add_argument("--dof", type=float, default=1.0, help="depth of field in slice steps")
+    parser.add_argument("--legacy-src", help="src/ folder of another checkout to compare with")
     args = parser.parse_args()
     cases = [c for c in default_cases(args.dof) if not args.quick or c.scene == "motorcycle"]
+    for case in cases:
+        render(case)
+    names = [c.name for c in cases]
+    legacy = legacy_fused(args.legacy_src, CACHE, names, OUT / "quality-legacy") if args.legacy_src else {}
     rows = []
     for case in cases:
         t0 = time.time()
-        rows += evaluate(case)
+        rows += evaluate(case, legacy)
         deep = next(r for r in rows[::-1] if r["method"] == "deep" and r["case"] == case.name)
         print(f"{case.name}: deep/laplacian {deep['ratio']:.3f} ({time.time() - t0:.0f} s)", flush=True)
     OUT.mkdir(exist_ok=True)

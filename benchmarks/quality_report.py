@@ -11,7 +11,7 @@ OUT = ROOT / "benchmarks" / "out"
 FIGURE = ROOT / "docs" / "images" / "quality_ratio.png"
 ORDER = [
     "laplacian", "laplacian σ=1", "oracle pick", "laplacian + our pipeline", "deep, untrained",
-    "deep, no blending", "deep", "deep, fine-tuned",
+    "deep, no blending", "deep", "deep, before alignment", "deep, fine-tuned",
 ]  # fmt: skip
 
 

@@ -12,11 +12,10 @@ smooth specimen the sub-slice height is meant for.
 Error: mean absolute difference in slices over the frame without a 10 px border, for the
 decision map (``mask``) and the surface; "confident" keeps the pixels whose confidence is at
 least ``--min-confidence`` (default: the mesh export's threshold); "away from edges" leaves
-out the far side of occluding edges (pixels within 8 px of a pixel more than a slice nearer).
-There the renderer paints the nearer object's blurred rim over the background once per depth
-layer between the two (its layers continue behind nearer ones), so with 96 layers the
-background close to an occluding edge shows in no slice: ``veil()`` prints how much of its
-detail the background's own focal slice keeps, by distance from the edge. Run:
+out the far side of occluding edges (pixels within 8 px of a pixel more than a slice nearer),
+where a nearer object's blurred rim veils the background: ``veil()`` prints how much of its
+detail the background's own focal slice keeps, by distance from the edge (before the renderer
+painted each layer once, ``coverage="nested"``, it kept almost none with 96 layers). Run:
 ``python benchmarks/surface_height.py`` (minutes); writes benchmarks/out/surface_height.json
 and prints a Markdown table.
 """
