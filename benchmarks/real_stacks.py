@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from legacy import legacy_fused_files
 from scenes import DATA
 
 HERE = Path(__file__).resolve().parent
@@ -118,16 +117,6 @@ def run_focus_stack(binary: str, files: list[Path], target: Path) -> float:
     start = time.perf_counter()
     subprocess.run([binary, f"--output={target}", *map(str, files)], check=True, capture_output=True)
     return time.perf_counter() - start
-
-
-def run_legacy(src: str, files: list[Path], target: Path) -> None:
-    code = (
-        "import sys, numpy as np, napari_focalfuse as ff\n"
-        "stack, _ = ff.read_stack(sys.argv[2:])\n"
-        "np.save(sys.argv[1], ff.fuse(stack).fused)\n"
-    )
-    env = dict(os.environ, PYTHONPATH=str(Path(src).resolve()))
-    subprocess.run([sys.executable, "-c", code, str(target), *map(str, files)], env=env, check=True)
 
 
 def crops_figure(
@@ -233,8 +222,7 @@ def main() -> None:
                    "alignment": result.alignment.summary() if result.alignment else "not aligned",
                    "false_edge": {"napari-focalfuse": false_edges(result.fused, composite, slices)}}  # fmt: skip
             if args.legacy_src:
-                run_legacy(args.legacy_src, files, Path(tmp) / f"{name}.npy")
-                legacy = np.load(Path(tmp) / f"{name}.npy")
+                legacy = legacy_fused_files(args.legacy_src, files, Path(tmp) / f"{name}.npy")
                 images["before alignment"] = to_display(legacy)
                 row["false_edge"]["before alignment"] = false_edges(legacy, composite, slices)
             if args.focus_stack:
