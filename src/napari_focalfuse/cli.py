@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         "surface": "the sub-slice height map in µm, float32: where focus peaks between slices, "
         "NaN where no slice is clearly sharp (needs a z-step)",
         "confidence": "how clearly one slice is sharpest at each pixel, float32 in 0..1 (near 0 "
-        "on flat, textureless background)",
+        "on flat, textureless background, 0 beside depth steps)",
     }
     for kind, what in maps.items():
         f.add_argument(

@@ -119,3 +119,38 @@ def test_height_comes_from_the_small_window_measure_where_it_has_a_peak():
     assert np.abs(position[5:-5, 5:25] - 2.3).max() < 0.35
     assert np.abs(position[5:-5, 35:45] - 5.6).max() < 0.35
     assert np.abs(position[5:-5, 55:] - 6.0).max() < 0.35
+
+
+def test_heights_beside_a_depth_step_are_unknown():
+    """Beside an occluding edge the height is a made-up ramp between the two planes: the
+    confidence drops there, so the mesh leaves a gap instead of a curtain; textured planes away
+    from the edge stay known."""
+    from scipy import ndimage
+
+    from napari_focalfuse.core.mesh import MIN_CONFIDENCE
+
+    stack, truth, block = _layered_step(N)
+    res = fuse(stack, align=False)
+    known = res.confidence >= MIN_CONFIDENCE
+    outside = ndimage.distance_transform_edt(~block)
+    inside = ndimage.distance_transform_edt(block)
+    rim = ((outside > 0) & (outside <= 4)) | ((inside > 0) & (inside <= 2))
+    rim[:8], rim[-8:], rim[:, :8], rim[:, -8:] = False, False, False, False
+    away = np.zeros_like(block)
+    away[8:-8, 8:-8] = True
+    away &= (outside >= 16) | (inside >= 12)
+    assert known[rim].mean() < 0.2, known[rim].mean()
+    assert known[away].mean() > 0.8, known[away].mean()
+
+
+def test_depth_steps_are_steps_not_slopes_or_roughness():
+    from napari_focalfuse.core.surface import EDGE_REACH, depth_steps
+
+    h, w = 60, 120
+    step = np.where(np.arange(w) < 60, 2.0, 5.0)[None, :].repeat(h, 0).astype(np.float32)
+    flagged = depth_steps(step)
+    assert flagged[:, 60 - EDGE_REACH : 60 + EDGE_REACH].all() and not flagged[:, :45].any()
+    slope = np.linspace(2.0, 5.0, w, dtype=np.float32)[None, :].repeat(h, 0)  # the same rise, gently
+    assert not depth_steps(slope).any()
+    rough = step + np.random.default_rng(0).uniform(-1.5, 1.5, step.shape).astype(np.float32)
+    assert not depth_steps(rough)[:, :45].any()  # varies by 3 slices pixel to pixel: no steps

@@ -59,7 +59,8 @@ class FusionResult:
     warnings: list[str] = field(default_factory=list)
     # where along z the focus measure peaks, in slices (between them too), and how clearly
     surface: np.ndarray | None = None  # (Y, X) float32
-    confidence: np.ndarray | None = None  # (Y, X) float32 in [0, 1]: ~0 where no slice is sharp
+    confidence: np.ndarray | None = None  # (Y, X) float32 in [0, 1]: ~0 where no slice is sharp,
+    # 0 beside depth steps (the far side's height hidden by the nearer object's blur)
     n_slices: int | None = None  # of the stack (the map need not name every slice)
 
     @property
@@ -69,7 +70,7 @@ class FusionResult:
 
     def surface_height(self, min_confidence: float = 0.0) -> np.ndarray | None:
         """Sub-slice height (``surface`` times the z-step), NaN where ``confidence`` is below
-        ``min_confidence`` (flat background: unknown, not a random height)."""
+        ``min_confidence`` (flat background, depth steps: unknown, not a made-up height)."""
         if self.surface is None:
             return None
         height = self.surface * np.float32(self.z_step or 1.0)

@@ -26,9 +26,10 @@ MAX_VERTICES = 1_000_000  # default budget: a PLY of ~35 MB that viewers still t
 # Below this confidence a pixel's height is unknown. Measured on a rendered tilted plane with a
 # flat patch (deep method, 4-20 slices, noise 0.005-0.02): the flat patch has a median of
 # 0.03-0.07 and keeps 0-2 % of its pixels, the textured surface a median of 0.44-0.68 and keeps
-# 80-96 %. Real stacks: the white ground of ring-macro goes, its ring stays (15 % of the frame
-# kept); pcb-switch keeps 98 %, pseudoscorpion 91 %. (The Laplacian method's confidence is not
-# calibrated for this: with it, more flat background stays in.)
+# 80-96 %. Real stacks: the white ground of ring-macro goes, its ring stays (14 % of the frame
+# kept); pcb-switch keeps 84 % (98 % before depth steps were made unknown, surface.py),
+# pseudoscorpion 92 %. (The Laplacian method's confidence is not calibrated for this: with it,
+# more flat background stays in.)
 MIN_CONFIDENCE = 0.25
 
 

@@ -19,6 +19,15 @@ background beside a nearer object takes the object's height. Where the slice has
 own, the height therefore comes from a measure with a small footprint instead: the squared
 Laplacian of the slice, averaged over 5 x 5 px, its own peak along z and the same parabola.
 Where that peak does not stand out of the noise floor (flat regions), the estimate above stays.
+
+Beside a depth step no focus measure knows the far side's height: the nearer object's defocused
+rim veils it in its own focal slice, and that rim's blur ring outshines its texture in others, so
+the height there runs as a ramp from one side to the other. Like a depth camera's "flying
+pixels" these heights are made up, and a 3-D surface draws them as a curtain between the two
+planes. The confidence is therefore 0 within ``EDGE_REACH`` of a height step: unknown, so the
+mesh and the napari surface leave a gap there. A step rises by more than ``EDGE_JUMP`` slices
+and stands out of the surface's own roughness (stacks with slices much closer than the depth of
+field, such as a focus sweep of 32 frames, have heights that vary by slices from pixel to pixel).
 Streaming: a few maps at the activity resolution, whatever the number of slices.
 """
 
@@ -34,6 +43,9 @@ FLOOR_WEIGHT = 3.0  # how much of the floor a pixel's peak must rise above to co
 DISTRUST = 0.1  # weight, relative to its activity, of a pixel whose own peak the decision overruled
 DETAIL_RADIUS = 2  # px at the activity resolution: the small window of the detail measure
 DETAIL_SURE = 0.4  # smoothed peakedness of the detail measure above which its own peak is used
+EDGE_REACH = 8  # px at the activity resolution: how far from a depth step heights are unknown
+EDGE_JUMP = 1.5  # slices of height range within that reach that make a depth step ...
+ROUGHNESS_STEPS = 8  # ... and at least this many times the surface's typical 5 x 5 px range
 
 
 def detail_energy(grey: Any) -> Any:
@@ -132,7 +144,8 @@ class ZPeak:
         mean = self.activity.mean()
         if self.detail.n == self.activity.n > 0:
             position = _detail_height(self.detail, position)
-        return position.astype(np.float32), _confidence(best, mean)
+        position = position.astype(np.float32)
+        return position, _confidence(best, mean, ~depth_steps(position))
 
 
 def _detail_height(detail: _Peak, fallback: np.ndarray) -> np.ndarray:
@@ -169,9 +182,29 @@ def _peakedness(best: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return np.clip(peaked, 0.0, 1.0).astype(np.float32)
 
 
-def _confidence(best: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """The activity's peakedness (``_peakedness``), smoothed like the position, so single noisy
-    pixels do not poke through as spikes."""
+def depth_steps(position: np.ndarray, reach: int = EDGE_REACH) -> np.ndarray:
+    """Pixels within ``reach`` px of a height step: the height's range (max - min) over a
+    (2 reach + 1)-px square exceeds ``EDGE_JUMP`` slices and ``ROUGHNESS_STEPS`` times the
+    median range over 5 x 5 px (the surface's roughness, which steps, being thin lines, do not
+    move). A smooth slope passes unless it climbs that much within ``2 reach`` px."""
+    return _height_range(position, reach) > max(EDGE_JUMP, ROUGHNESS_STEPS * roughness(position))
+
+
+def roughness(position: np.ndarray) -> float:
+    """Median range of the height over 5 x 5 px: how much it varies from pixel to pixel."""
+    return float(np.median(_height_range(position, 2)))
+
+
+def _height_range(position: np.ndarray, reach: int) -> np.ndarray:
     import cv2
 
-    return cv2.GaussianBlur(_peakedness(best, mean), (0, 0), SMOOTHING)
+    window = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    return cv2.dilate(position, window) - cv2.erode(position, window)
+
+
+def _confidence(best: np.ndarray, mean: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """The activity's peakedness (``_peakedness``), 0 where the height is not ``known`` (beside
+    depth steps), smoothed like the position, so single noisy pixels do not poke through."""
+    import cv2
+
+    return cv2.GaussianBlur(_peakedness(best, mean) * known, (0, 0), SMOOTHING)
