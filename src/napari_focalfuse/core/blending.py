@@ -1,11 +1,14 @@
 """Averaging slices that agree within the sensor noise: the only way to beat the oracle pick.
 
-``agreement_blend`` averages, pixel by pixel, every slice whose content matches the seamless
-multi-band blend within the noise: their windowed squared difference stays near the ``2 sigma^2``
-that two noisy copies of the same content have. Blurred slices differ by more and drop out, so
-the average removes noise without adding blur. The blend itself takes part with a small fixed
-weight, so where no slice matches it (along the soft seams it drew) it stays as it is and no new
-seam appears. One slice is read at a time.
+``agreement_blend`` averages, pixel by pixel, every slice whose content matches a reference
+within the noise: their windowed squared difference stays near the ``2 sigma^2`` that two noisy
+copies of the same content have. Blurred slices differ by more and drop out, so the average
+removes noise without adding blur. The reference is the seamless multi-band blend, which takes
+part with a small fixed weight, so where no slice matches it (along the soft seams it drew) it
+stays as it is and no new seam appears; or, on stacks where it invents no edge, the per-pixel
+pick (fusion.py), which takes no weight: each pixel's weights are then relative to its best
+match (an online softmax), so where the window straddles a seam the closest slices still win.
+One slice is read at a time.
 """
 
 from __future__ import annotations
@@ -64,23 +67,56 @@ class _Band:
         self.values = np.empty((self.h1 - self.h0, *reference.shape[1:]), np.float32)
         self.weighted = np.empty_like(self.acc)
 
-    def add(self, slice_: np.ndarray) -> None:
+    def _log_weight(self, slice_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The band's rows of ``slice_`` (float32) and their log-weight: 0 within the noise of
+        the reference, falling off beyond it."""
         values = self.values
         np.copyto(values, slice_[self.h0 : self.h1], casting="unsafe")
         diff = self.grey(values)
         np.subtract(diff, self.ref, out=diff)
         np.square(diff, out=diff)
         diff = _box(diff, AGREEMENT_RADIUS)[self.inner]
-        # weight 1 within the noise, falling off beyond it
         np.subtract(diff, 2 * self.var, out=diff)
         np.maximum(diff, 0, out=diff)
-        weight = np.exp(diff * np.float32(-1.0 / (AGREEMENT_TOLERANCE * self.var)))
-        self.total += weight
-        inner = values[self.inner]
+        return values[self.inner], diff * np.float32(-1.0 / (AGREEMENT_TOLERANCE * self.var))
+
+    def _accumulate(self, inner: np.ndarray, weight: np.ndarray) -> None:
         self.acc += np.multiply(inner, weight[..., None] if inner.ndim == 3 else weight, out=self.weighted)
+
+    def add(self, slice_: np.ndarray) -> None:
+        inner, log_weight = self._log_weight(slice_)
+        weight = np.exp(log_weight)
+        self.total += weight
+        self._accumulate(inner, weight)
 
     def result(self, out: np.ndarray) -> None:
         np.divide(self.acc, self.total[..., None] if self.acc.ndim == 3 else self.total, out=out[self.y0 : self.y1])
+
+
+class _RelativeBand(_Band):
+    """Like ``_Band``, but each pixel's weights are relative to its best-matching slice (an
+    online softmax of the log-weights): where no slice matches within the noise, the closest
+    ones still win. Used with a per-pixel pick as the reference, which takes no weight itself."""
+
+    def __init__(self, rows: tuple[int, int], reference: np.ndarray, grey: Callable, var: float) -> None:
+        super().__init__(rows, reference, grey, var)
+        self.best: np.ndarray | None = None  # per pixel, the largest log-weight so far
+
+    def add(self, slice_: np.ndarray) -> None:
+        inner, log_weight = self._log_weight(slice_)
+        if self.best is None:
+            self.best = log_weight
+            self.total[:] = 1
+            np.copyto(self.acc, inner)
+            return
+        best = np.maximum(self.best, log_weight)
+        rescale = np.exp(self.best - best)  # the sums so far, against the new best match
+        weight = np.exp(log_weight - best)
+        self.best = best
+        self.total *= rescale
+        self.total += weight
+        self.acc *= rescale[..., None] if self.acc.ndim == 3 else rescale
+        self._accumulate(inner, weight)
 
 
 def agreement_blend(
@@ -90,15 +126,20 @@ def agreement_blend(
     grey: Callable[[np.ndarray], np.ndarray],
     sigma: float,
     on_slice: Callable[[int], Any] | None = None,
+    relative: bool = False,
 ) -> np.ndarray:
     """Average ``reference`` (float32) with the slices that match it within the noise.
+
+    ``relative`` (for a per-pixel pick as the reference, which matches one slice exactly): the
+    reference takes no weight itself and each pixel's weights are relative to its best match.
 
     ``read(z)`` gives slice ``z`` (any pixel type, its values on ``reference``'s scale);
     ``grey`` turns values into the [0, 1] luminance that ``sigma`` was measured on. The frame
     is cut into bands of rows worked on in parallel threads (numpy and OpenCV release the GIL).
     """
     var = max(sigma * sigma, 1e-10)
-    bands = [_Band(rows, reference, grey, var) for rows in row_bands(reference.shape[0], worker_threads())]
+    band = _RelativeBand if relative else _Band
+    bands = [band(rows, reference, grey, var) for rows in row_bands(reference.shape[0], worker_threads())]
     with ThreadPoolExecutor(len(bands), "focalfuse-agree") as pool:
         for z in range(n):
             slice_ = read(z)

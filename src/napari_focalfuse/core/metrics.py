@@ -43,10 +43,9 @@ def oracle_pick(stack: np.ndarray, true_index: np.ndarray) -> np.ndarray:
 
 def gradient_magnitude(grey: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     """Sobel gradient magnitude of a grey image smoothed by a Gaussian of ``sigma`` px."""
-    from scipy import ndimage
+    from .false_edges import gradient_magnitude as magnitude
 
-    smooth = ndimage.gaussian_filter(np.asarray(grey, np.float64), sigma)
-    return np.hypot(ndimage.sobel(smooth, axis=0), ndimage.sobel(smooth, axis=1))
+    return magnitude(grey, sigma)
 
 
 def false_edge_share(fused_grey: np.ndarray, slice_greys, margin: float = 0.05) -> float:
@@ -58,16 +57,9 @@ def false_edge_share(fused_grey: np.ndarray, slice_greys, margin: float = 0.05) 
     ``1 - 2 * margin`` of the frame, is divided by the fused image's total gradient there. A
     fusion that takes each patch from some slice stays near zero. Needs no ground truth.
     """
-    from scipy import ndimage
+    from .false_edges import StrongestGradient
 
-    fused = gradient_magnitude(fused_grey)
-    strongest = np.zeros_like(fused)
+    strongest = StrongestGradient()
     for grey in slice_greys:
-        np.maximum(strongest, gradient_magnitude(grey), out=strongest)
-    strongest = ndimage.maximum_filter(strongest, size=5)
-    h, w = fused.shape
-    dy, dx = round(h * margin), round(w * margin)
-    inner = (slice(dy, h - dy), slice(dx, w - dx))
-    excess = np.clip(fused[inner] - 1.1 * strongest[inner], 0.0, None)
-    total = float(fused[inner].sum())
-    return float(excess.sum()) / total if total > 0 else 0.0
+        strongest.add(grey)
+    return strongest.share(fused_grey, margin)
