@@ -434,7 +434,7 @@ def _blend(
     picker = _MapUpsampler(shape, n)
     raw = raw.astype(np.int16 if n < 32768 else np.int32)
     raw_full = raw if raw.shape == tuple(shape) else cv2.resize(raw, shape[::-1], interpolation=cv2.INTER_NEAREST)
-    strongest = StrongestGradient()  # at half resolution: 1/4 of the cost, the same verdicts
+    strongest = StrongestGradient()  # at half resolution: 1/4 of the cost, verdicts further apart
     lo = hi = pick = None
     for z in range(n):
         values = read(z)
