@@ -455,14 +455,17 @@ def _blend(
     return blended, picker.mask, (lo, hi), _Pick(pick, strongest.share(_half_grey(pick, grey)))
 
 
+def _opencv_takes(values: np.ndarray) -> bool:
+    """Whether OpenCV's image functions take ``values`` as they are (pixel type, channels)."""
+    return values.dtype in (np.uint8, np.uint16, np.float32) and (values.ndim == 2 or values.shape[2] <= 4)
+
+
 def _half_grey(values: np.ndarray, grey: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """Grey at half resolution, for the pick's check: halved first where OpenCV takes the pixel
     type, so the luminance works on a quarter of the pixels."""
     import cv2
 
-    if values.dtype in (np.uint8, np.uint16, np.float32) and (values.ndim == 2 or values.shape[2] <= 4):
-        return grey(cv2.pyrDown(values))
-    return cv2.pyrDown(grey(values))
+    return grey(cv2.pyrDown(values)) if _opencv_takes(values) else cv2.pyrDown(grey(values))
 
 
 def _copy_where(target: np.ndarray, values: np.ndarray, where: np.ndarray) -> None:
@@ -470,7 +473,7 @@ def _copy_where(target: np.ndarray, values: np.ndarray, where: np.ndarray) -> No
     takes the pixel type (25 x faster than numpy's broadcast ``copyto``)."""
     import cv2
 
-    if values.dtype in (np.uint8, np.uint16, np.float32) and (values.ndim == 2 or values.shape[2] <= 4):
+    if _opencv_takes(values):
         cv2.copyTo(values, where.view(np.uint8), target)
     else:
         target[where] = values[where]
