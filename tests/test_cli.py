@@ -860,3 +860,18 @@ def test_sigterm_while_writing_leaves_no_partial_output(tmp_path, rendered_u8):
     assert proc.returncode == 130, proc.stderr
     assert "interrupted; no partial output was written" in proc.stderr and "Traceback" not in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.tif"]
+
+
+def test_the_script_keeps_idle_library_threads_from_spinning_unless_the_user_says_otherwise():
+    """Busy-waiting pool threads of torch and OpenCV take the cores from the threads with work;
+    the console script turns that off before either library loads, and leaves a user's choice."""
+    code = (
+        "import os, sys\n"
+        "os.environ['OMP_WAIT_POLICY'] = 'ACTIVE'\n"
+        "from napari_focalfuse import cli\n"
+        "cli.main = lambda: (print(os.environ['OMP_WAIT_POLICY'],\n"
+        "    os.environ['OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER'], 'cv2' in sys.modules), 0)[1]\n"
+        "cli.entry()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["ACTIVE", "0", "False"], proc.stderr

@@ -479,6 +479,24 @@ def _reuse_freed_memory() -> None:
     mallopt(m_top_pad, 1 << 28)
 
 
+# Idle threads of torch's OpenMP pool and OpenCV's pool spin (busy-wait) by default, to start
+# the next parallel call a few microseconds sooner. Fusion alternates torch, OpenCV, numpy and
+# its own worker threads, so on a small machine the spinning threads take the cores from the
+# ones with work: on 7 x 3 MP slices and two cores they cost ~0.7 s of CPU and ~0.2 s of wall
+# time (benchmarks/versus_focus_stack.py). Read once, when each library starts; a user's own
+# setting wins.
+PASSIVE_WAITS = {
+    "OMP_WAIT_POLICY": "PASSIVE",
+    "OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER": "0",
+    "OPENCV_THREAD_POOL_ACTIVE_WAIT_MAIN": "0",
+}
+
+
+def _passive_waits() -> None:
+    for name, value in PASSIVE_WAITS.items():
+        os.environ.setdefault(name, value)
+
+
 def entry() -> None:
     """Console script: run, flush, and leave without the interpreter's teardown.
 
@@ -492,6 +510,7 @@ def entry() -> None:
     from .io.output_group import finish_outputs
 
     signal.signal(signal.SIGTERM, _terminated)  # cleaned up like Ctrl-C: no partial output
+    _passive_waits()  # before torch or OpenCV is loaded
     _reuse_freed_memory()
     status = main()
     finish_outputs()

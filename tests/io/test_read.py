@@ -260,6 +260,42 @@ def test_slices_come_back_writable(tmp_path):
         assert np.asarray(stack[1]).flags.writeable, source
 
 
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_jpeg_slices_are_pillows_pixels_and_ignore_exif_orientation(tmp_path, mode):
+    """JPEGs are decoded by OpenCV (faster); the pixels must be exactly Pillow's, in the
+    sensor's geometry even where EXIF says the camera was turned."""
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees to display"
+    for i in range(3):
+        noisy = rng.integers(0, 256, (24, 40, 3), dtype=np.uint8)
+        Image.fromarray(noisy).convert(mode).save(tmp_path / f"{i}.jpg", quality=85, exif=exif)
+    stack, _ = read_stack(tmp_path)
+    for i in range(3):
+        with Image.open(tmp_path / f"{i}.jpg") as im:
+            expected = np.array(im)
+        got = np.asarray(stack[i])
+        assert got.shape == expected.shape == ((24, 40, 3) if mode == "RGB" else (24, 40))
+        assert np.array_equal(got, expected) and got.flags.writeable
+
+
+@pytest.mark.parametrize("cut", [2, 200])
+def test_truncated_jpeg_slice_is_named_not_filled_in(tmp_path, cut):
+    from PIL import Image
+
+    rng = np.random.default_rng(4)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)).save(tmp_path / f"{i}.jpg")
+    data = (tmp_path / "1.jpg").read_bytes()
+    (tmp_path / "1.jpg").write_bytes(data[:-cut])
+    stack, _ = read_stack(tmp_path)
+    assert np.asarray(stack[0]).shape == (64, 80, 3)
+    with pytest.raises(FocalFuseError, match=r"1\.jpg could not be decoded \(the file is truncated"):
+        stack[1]
+
+
 def test_missing_codec_is_named_not_called_corruption(tmp_path, monkeypatch):
     import tifffile as tf_module
 

@@ -40,6 +40,18 @@ def fast_dtype(device: torch.device) -> torch.dtype:
     return torch.float32
 
 
+def memory_format(dtype: torch.dtype, device: torch.device) -> torch.memory_format:
+    """Channels-last except for bfloat16 on a CPU, whose oneDNN kernels run these thin
+    convolutions (12 to 48 output channels) fastest on plain NCHW tensors.
+
+    One slice's feature gradient (512 x 384 px and its half), AMD EPYC with AVX512-BF16, two
+    threads: bfloat16 52 ms NCHW against 76 ms channels-last; float32 128 ms NCHW against
+    101 ms channels-last.
+    """
+    plain = device.type == "cpu" and dtype == torch.bfloat16
+    return torch.contiguous_format if plain else torch.channels_last
+
+
 class FeatureExtractor:
     """Inference-only encoder that returns the spatial frequency of its features, fast on CPUs.
 
@@ -47,10 +59,9 @@ class FeatureExtractor:
     sum of one convolution per block: each block's contribution to every later layer is computed
     at once (one wide convolution), added to the later layers' pre-activations, and the block's
     spatial frequency is accumulated — the 64-channel feature stack is never built. Weights are
-    cast once (bfloat16 where the hardware runs it natively) and kept channels-last, which makes
-    both the convolutions and the sums over channels ~15 % cheaper on CPUs. Convolutions
-    zero-pad, which only touches the halo that tiling throws away (the image itself is
-    reflect-padded once).
+    cast once (bfloat16 where the hardware runs it natively) into the memory format that runs
+    that type fastest (:func:`memory_format`). Convolutions zero-pad, which only touches the halo
+    that tiling throws away (the image itself is reflect-padded once).
     """
 
     def __init__(
@@ -59,9 +70,11 @@ class FeatureExtractor:
         dtype: torch.dtype = torch.float32,
         device: torch.device = torch.device("cpu"),
     ):
+        self.memory_format = memory_format(dtype, device)
+
         def cast(t: torch.Tensor) -> torch.Tensor:
             t = t.detach().to(device, dtype)
-            return t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t
+            return t.contiguous(memory_format=self.memory_format) if t.ndim == 4 else t
 
         dense = list(encoder.dense)
         sizes = [encoder.stem.out_channels] + [c.out_channels for c in dense]
@@ -84,7 +97,7 @@ class FeatureExtractor:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """(1, 1, H, W) grey -> (1, 1, H, W) float32 spatial frequency of the 64 features."""
         acc = torch.zeros((1, *x.shape[-2:]), dtype=torch.float32, device=x.device)
-        x = x.to(self.dtype).contiguous(memory_format=torch.channels_last)
+        x = x.to(self.dtype).contiguous(memory_format=self.memory_format)
         block = F.conv2d(x, *self.stem, padding=1).relu_()
         self._add_frequency(block, acc)
         pending = None  # pre-activations of the layers not computed yet

