@@ -43,7 +43,7 @@ METHODS = ("deep", "laplacian")
 PICK_MAX_FALSE_EDGES = 3e-5
 # Slices whose measure inputs (a few maps at the feature resolution each) may be made ahead
 # while torch is still being imported.
-AHEAD_LIMIT = 32
+AHEAD_LIMIT = 16
 
 # progress(done, total): (0, total) first, then after every step (one slice read by one stage);
 # total never changes
