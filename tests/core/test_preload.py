@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-
 import threading
 
 from napari_focalfuse.core import preload as preload_module

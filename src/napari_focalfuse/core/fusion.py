@@ -3,7 +3,8 @@
 1. **align** – estimate each slice's transform onto the middle slice (focus breathing, drift)
    on reduced grey slices; from then on every slice is warped once as it is read.
 2. **measure** – each slice's activity (the deep feature gradient, or the Laplacian baseline)
-   at the feature resolution, folded into running decision statistics.
+   at the feature resolution, folded into running decision statistics. The torch-free inputs
+   (reduced grey slice, coverage, noise) of the first slices are made while torch still loads.
 3. **decide** – the slice in focus at every pixel, robust to blur rings (decision.py), cleaned
    of specks.
 4. **blend** – multi-band blending of the slices with the decision as weights (pyramid.py), so
