@@ -862,16 +862,23 @@ def test_sigterm_while_writing_leaves_no_partial_output(tmp_path, rendered_u8):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.tif"]
 
 
-def test_the_script_keeps_idle_library_threads_from_spinning_unless_the_user_says_otherwise():
+@pytest.mark.parametrize("command", ["fuse", "train"])
+def test_idle_library_threads_sleep_unless_training_or_the_user_says_otherwise(command):
     """Busy-waiting pool threads of torch and OpenCV take the cores from the threads with work;
-    the console script turns that off before either library loads, and leaves a user's choice."""
+    the command line turns that off before either library loads (training keeps it), and
+    leaves a user's own choice."""
     code = (
         "import os, sys\n"
         "os.environ['OMP_WAIT_POLICY'] = 'ACTIVE'\n"
-        "from napari_focalfuse import cli\n"
-        "cli.main = lambda: (print(os.environ['OMP_WAIT_POLICY'],\n"
-        "    os.environ['OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER'], 'cv2' in sys.modules), 0)[1]\n"
-        "cli.entry()\n"
+        "import napari_focalfuse.commands.fuse as f, napari_focalfuse.commands.train as t\n"
+        "def report(args):\n"
+        "    print(os.environ['OMP_WAIT_POLICY'], os.environ.get('OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER'),\n"
+        "          'cv2' in sys.modules)\n"
+        "    return 0\n"
+        "f.run_fuse = t.run_train = report\n"
+        "from napari_focalfuse.cli import main\n"
+        f"sys.exit(main(['{command}', 's.tif', '-o', 'out.tif']))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert proc.stdout.split() == ["ACTIVE", "0", "False"], proc.stderr
+    worker = "0" if command == "fuse" else "None"
+    assert proc.returncode == 0 and proc.stdout.split() == ["ACTIVE", worker, "False"], proc.stderr
