@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -865,8 +866,10 @@ def test_sigterm_while_writing_leaves_no_partial_output(tmp_path, rendered_u8):
 @pytest.mark.parametrize("command", ["fuse", "train"])
 def test_idle_library_threads_sleep_unless_training_or_the_user_says_otherwise(command):
     """Busy-waiting pool threads of torch and OpenCV take the cores from the threads with work;
-    the command line turns that off before either library loads (training keeps it), and
+    the console script turns that off before either library loads (training keeps it), and
     leaves a user's own choice."""
+    from napari_focalfuse.cli import PASSIVE_WAITS
+
     code = (
         "import os, sys\n"
         "os.environ['OMP_WAIT_POLICY'] = 'ACTIVE'\n"
@@ -876,9 +879,11 @@ def test_idle_library_threads_sleep_unless_training_or_the_user_says_otherwise(c
         "          'cv2' in sys.modules)\n"
         "    return 0\n"
         "f.run_fuse = t.run_train = report\n"
-        "from napari_focalfuse.cli import main\n"
-        f"sys.exit(main(['{command}', 's.tif', '-o', 'out.tif']))\n"
+        "from napari_focalfuse.cli import entry\n"
+        f"sys.argv = ['napari-focalfuse', '{command}', 's.tif', '-o', 'out.tif']\n"
+        "entry()\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k not in PASSIVE_WAITS}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     worker = "0" if command == "fuse" else "None"
     assert proc.returncode == 0 and proc.stdout.split() == ["ACTIVE", worker, "False"], proc.stderr

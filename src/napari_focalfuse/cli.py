@@ -416,8 +416,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .core.errors import FocalFuseError
 
-    if args.command != "train":  # training's back-to-back convolutions gain from spinning
-        _passive_waits()
     if args.command in ("fuse", "train", "demo"):  # they need torch: load it while reading
         from .core.preload import preload
 
@@ -514,6 +512,8 @@ def entry() -> None:
     from .io.output_group import finish_outputs
 
     signal.signal(signal.SIGTERM, _terminated)  # cleaned up like Ctrl-C: no partial output
+    if sys.argv[1:2] != ["train"]:  # training's back-to-back convolutions gain from spinning
+        _passive_waits()
     _reuse_freed_memory()
     status = main()
     finish_outputs()
