@@ -268,9 +268,10 @@ def fuse(
         else:
             fused, mask = _pick(read, n, index, out_shape, steps.step)
             reference = None
-        from .decision import upsample_weight
+    from .decision import upsample_weight
 
-        surface, confidence = (upsample_weight(m, out_shape) for m in measured.peak.result(index))
+    # after the source has let its kept slices go: the height's maps need not sit on top of them
+    surface, confidence = (upsample_weight(m, out_shape) for m in measured.peak.result(index))
     for note in notes:
         warnings.warn(note, AlignmentWarning, stacklevel=2)
     return FusionResult(
