@@ -15,9 +15,14 @@ least ``--min-confidence`` (default: the mesh export's threshold); "away from ed
 out the far side of occluding edges (pixels within 8 px of a pixel more than a slice nearer),
 where a nearer object's blurred rim veils the background: ``veil()`` prints how much of its
 detail the background's own focal slice keeps, by distance from the edge (before the renderer
-painted each layer once, ``coverage="nested"``, it kept almost none with 96 layers). Run:
-``python benchmarks/surface_height.py`` (minutes); writes benchmarks/out/surface_height.json
-and prints a Markdown table.
+painted each layer once, ``coverage="nested"``, it kept almost none with 96 layers).
+
+The slices are focused at the centres of equal depth bins, so the scene's nearest and farthest
+half-slices lie beyond the end slices, where no estimate from within the stack can do better
+than the map; ``--bracket`` focuses the end slices on the scene's nearest and farthest depths
+(a stack that brackets the specimen, as focus stacks are shot), with the same blur per slice.
+Run: ``python benchmarks/surface_height.py [--bracket]`` (minutes); writes
+benchmarks/out/surface_height[_bracket].json and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -83,13 +88,16 @@ def veil(levels: tuple[int, ...] = (8, 24, 96)) -> None:
         print(f"| {n_levels} | " + " | ".join(f"{v:.2f}" for v in shares) + " |")
 
 
-def measure(image, disparity, n: int, dof: float, min_confidence: float) -> dict:
+def measure(image, disparity, n: int, dof: float, min_confidence: float, bracket: bool = False) -> dict:
+    steps = n - 1 if bracket else n  # slice steps across the scene's depth; 8 / n px of blur each
     r = render_focal_stack(
-        image, disparity, n_slices=n, max_blur=8, noise=0.005, depth_of_field=dof, seed=1,
-        levels=LEVELS,
+        image, disparity, n_slices=n, max_blur=8 * steps / n, noise=0.005, depth_of_field=dof,
+        seed=1, levels=LEVELS, bracket=bracket,
     )  # fmt: skip
     layer = np.clip((r.depth * LEVELS).astype(int), 0, LEVELS - 1)
-    truth = (layer + 0.5) / LEVELS * n - 0.5  # slice z is focused at depth (z + 0.5) / n
+    centre = (layer + 0.5) / LEVELS
+    # slice z is focused at depth z / (n - 1) when bracketing, else at (z + 0.5) / n
+    truth = centre * steps if bracket else centre * n - 0.5
     res = fuse(r.stack, align=False)
     inner = (slice(10, -10), slice(10, -10))
     index = np.abs(res.mask - truth)[inner]
@@ -112,6 +120,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE)
     parser.add_argument("--slices", type=int, nargs="+", default=[6, 12])
+    parser.add_argument(
+        "--bracket", action="store_true",
+        help="first and last slices focused on the scene's nearest and farthest depths",
+    )  # fmt: skip
     args = parser.parse_args()
     scenes = {"tilted plane": tilted_plane, **available()}
     rows = {}
@@ -124,7 +136,7 @@ def main() -> None:
         image, disparity = load()
         for n in args.slices:
             for dof in (0.0, 1.0):
-                m = measure(image, disparity, n, dof, args.min_confidence)
+                m = measure(image, disparity, n, dof, args.min_confidence, args.bracket)
                 rows[f"{name}-{n}-dof{dof:g}"] = m
                 ci, cs = m["confident_index"], m["confident_surface"]
                 conf = f"{ci:.3f} | {cs:.3f} | {cs / ci:.2f}" if ci else "– | – | –"
@@ -135,9 +147,11 @@ def main() -> None:
                     f"{m['away_share']:.2f} | {ai:.3f} | {asf:.3f} | {asf / ai:.2f} |",
                     flush=True,
                 )
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(rows, indent=1))
-    veil()
+    out = OUT.with_stem(OUT.stem + "_bracket") if args.bracket else OUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=1))
+    if not args.bracket:
+        veil()
 
 
 if __name__ == "__main__":

@@ -35,6 +35,58 @@ def test_surface_is_at_most_half_as_wrong_as_the_slice_index(tilted):
     assert res.surface.shape == res.mask.shape and res.surface.dtype == np.float32
 
 
+def test_a_thin_lens_stack_of_few_slices_is_read_through_its_own_focus_curve():
+    """Five slices of a thin lens: the focus measure is a cusp, which a parabola through its log
+    pulls towards the sampled slices (0.54 x the map's error); the stack's own model: 0.38 x."""
+    image = motorcycle(100, 300, 192, 288)
+    h, w = image.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    depth = xx / (w - 1) * 0.8 + 0.1 + 0.05 * np.sin(yy / 40)
+    r = render_focal_stack(image, depth, n_slices=5, max_blur=6, noise=0.005, depth_of_field=0.0)
+    truth = (depth - depth.min()) / (depth.max() - depth.min()) * 5 - 0.5
+    res = fuse(r.stack, align=False)
+    inner = (slice(12, -12), slice(12, -12))
+    ratio = np.abs(res.surface - truth)[inner].mean() / np.abs(res.mask - truth)[inner].mean()
+    assert ratio <= 0.45, ratio
+
+
+def _curve_samples(measure, peaks: np.ndarray, n: int = 8):
+    """(best, own, before, after) of ``measure(z - peak)`` sampled at slices 0..n-1."""
+    curves = np.stack([measure(z - peaks) for z in range(n)]).astype(np.float32)
+    own = curves.argmax(0)
+    best = curves.max(0)
+    before = np.where(own > 0, curves[np.maximum(own - 1, 0), np.arange(peaks.size)], 0)
+    after = np.where(own < n - 1, curves[np.minimum(own + 1, n - 1), np.arange(peaks.size)], np.nan)
+    return best, own, before.astype(np.float32), after.astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("measure", "exponent"),
+    [
+        (lambda dz: 1.0 / (0.09 + dz**2), -1.0),  # thin lens: falls as a power of the defocus
+        (lambda dz: 1.0 / np.sqrt(0.09 + dz**2), -2.0),
+        (lambda dz: np.exp(-(dz**2) / 1.28), 0.0),  # flat-topped: the log is exact
+    ],
+)
+def test_the_focus_curve_model_is_chosen_from_the_stack(measure, exponent):
+    from napari_focalfuse.core.surface import focus_curve_exponent, vertex_offset
+
+    peaks = np.random.default_rng(0).uniform(0.5, 6.5, 5000)  # a surface crossing the planes
+    best, own, before, after = _curve_samples(measure, peaks)
+    assert focus_curve_exponent(best, own, before, after) == exponent
+    offset = vertex_offset(best, own, before, after, np.ones_like(best))
+    assert np.abs(own + offset - peaks).max() < 1e-3
+
+
+def test_a_specimen_parallel_to_the_focal_planes_keeps_the_log_model():
+    """All offsets alike: no model can be told from another by their spread, so the log stays."""
+    from napari_focalfuse.core.surface import focus_curve_exponent
+
+    peaks = 3.2 + np.random.default_rng(0).normal(0, 0.02, 5000)
+    best, own, before, after = _curve_samples(lambda dz: 1.0 / (0.09 + dz**2), peaks)
+    assert focus_curve_exponent(best, own, before, after) == 0.0
+
+
 def test_confidence_flags_the_textureless_patch(tilted):
     stack, _ = tilted
     res = fuse(stack, align=False, z_step=2.0)

@@ -73,6 +73,26 @@ def test_a_continuous_slope_renders_without_cracks():
     np.testing.assert_allclose(r.stack, 0.5, atol=1e-4)
 
 
+def test_a_bracketing_stack_is_sharp_at_the_scene_ends():
+    """With ``bracket`` the first and last slices are focused on the nearest and farthest
+    depths (a step scene's two planes come out sharp there); by default they are focused half
+    a bin inside, and both planes are blurred in every slice."""
+    import cv2
+
+    image = np.random.default_rng(1).random((64, 96)).astype(np.float32)
+    depth = np.where(np.arange(96) < 48, 0.0, 1.0)[None, :].repeat(64, 0)
+    kw = dict(n_slices=4, max_blur=6.0, noise=0.0, levels=24, depth_of_field=0.0)
+
+    def sharpness(a: np.ndarray) -> float:
+        return float(cv2.Laplacian(a, cv2.CV_32F)[8:-8, 4:24].var())  # beyond the near plane's blur
+
+    bracketing = render_focal_stack(image, depth, bracket=True, **kw)
+    assert list(bracketing.focus) == [0.0, 1 / 3, 2 / 3, 1.0]
+    assert sharpness(bracketing.stack[0]) == pytest.approx(sharpness(image), rel=1e-3)
+    centred = render_focal_stack(image, depth, **kw)
+    assert sharpness(centred.stack[0]) < 0.5 * sharpness(image)
+
+
 def test_unknown_coverage_is_refused():
     with pytest.raises(ValueError, match="coverage"):
         render_focal_stack(np.zeros((8, 8)), np.zeros((8, 8)), coverage="twice")

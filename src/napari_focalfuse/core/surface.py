@@ -1,8 +1,10 @@
 """Sub-slice height and its confidence: where along z each pixel's focus measure peaks.
 
 The decision map says which slice is sharpest, so a height from it moves in whole slice steps.
-The focus measure itself rises and falls smoothly through focus; a parabola through the log
-activity of the best slice and its two neighbours puts the peak between slices. Where a pixel's
+The focus measure itself rises and falls smoothly through focus; a parabola through the
+activity of the best slice and its two neighbours puts the peak between slices, after a
+transform that makes the stack's focus curve a parabola (the log for a flat-topped curve, a
+negative power for a thin lens's cusp; ``focus_curve_exponent`` picks it per stack). Where a pixel's
 own best slice is more than one slice from the decision (blur rings and specks the decision
 cleaned away), its fit is not trusted: the decided slice stands in, with a tenth of the weight.
 On rendered scenes that alone removes a fifth to a third of the error on cluttered scenes.
@@ -46,6 +48,10 @@ DETAIL_SURE = 0.4  # smoothed peakedness of the detail measure above which its o
 EDGE_REACH = 8  # px at the activity resolution: how far from a depth step heights are unknown
 EDGE_JUMP = 1.5  # slices of height range within that reach that make a depth step ...
 ROUGHNESS_STEPS = 8  # ... and at least this many times the surface's typical 5 x 5 px range
+EXPONENTS = (-2.0, -4 / 3, -1.0, -2 / 3, -0.5, -1 / 3, -0.25, 0.0)  # focus-curve models; 0: log
+MIN_SPREAD = 0.6  # share of a uniform spread the offsets must reach for a model to be chosen
+CALIBRATION_PEAKED = 0.5  # peakedness of the pixels that choose the model
+CALIBRATION_PIXELS = 65536  # at most this many of them (evenly strided)
 
 
 def detail_energy(grey: Any) -> Any:
@@ -90,21 +96,11 @@ class _Peak:
         self.previous = a
         self.n = z + 1
 
-    def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(best, own slice, sub-slice offset of the peak in [-0.5, 0.5]) as numpy arrays.
-
-        The offset is the vertex of the parabola through the log measure of the best slice and
-        its neighbours; 0 at the stack's ends and where the three do not bend downwards.
-        """
+    def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(best, own slice, before, after) as numpy arrays: the peak, its slice and the measure
+        of the slices either side of it (``after`` is NaN at the stack's last slice)."""
         best, own = self.best.cpu().numpy(), self.index.cpu().numpy()
-        before, after = self.before.cpu().numpy(), self.after.cpu().numpy()
-        tiny = np.float32(1e-12)
-        lb, la, lo = np.log(best + tiny), np.log(after + tiny), np.log(before + tiny)
-        curvature = lo - 2 * lb + la
-        inside = (own > 0) & np.isfinite(after) & (curvature < 0)
-        offset = np.zeros_like(best)
-        offset[inside] = 0.5 * (lo - la)[inside] / curvature[inside]
-        return best, own, np.clip(offset, -0.5, 0.5)
+        return best, own, self.before.cpu().numpy(), self.after.cpu().numpy()
 
     def mean(self) -> np.ndarray:
         return self.total.cpu().numpy() / max(self.n, 1)
@@ -134,14 +130,15 @@ class ZPeak:
         ``index`` is the decision at the same resolution."""
         import cv2
 
-        best, own, offset = self.activity.maps()
+        best, own, before, after = self.activity.maps()
+        mean = self.activity.mean()
+        offset = vertex_offset(best, own, before, after, _peakedness(best, mean))
         tiny = np.float32(1e-12)
         agrees = np.abs(own - index) <= 1
         position = np.where(agrees, own + offset, index).astype(np.float32)
         weight = np.where(agrees, best, DISTRUST * best).astype(np.float32)
         total = cv2.GaussianBlur(weight, (0, 0), SMOOTHING)
         position = cv2.GaussianBlur(position * weight, (0, 0), SMOOTHING) / np.maximum(total, tiny)
-        mean = self.activity.mean()
         if self.detail.n == self.activity.n > 0:
             position = _detail_height(self.detail, position)
         position = position.astype(np.float32)
@@ -158,14 +155,66 @@ def _detail_height(detail: _Peak, fallback: np.ndarray) -> np.ndarray:
     """
     import cv2
 
-    best, own, offset = detail.maps()
+    best, own, before, after = detail.maps()
     peaked = _peakedness(best, detail.mean())
+    offset = vertex_offset(best, own, before, after, peaked)
     sure = cv2.GaussianBlur(peaked, (0, 0), 1.5) >= DETAIL_SURE
     weight = np.where(sure, peaked * peaked, 0).astype(np.float32)
     total = cv2.GaussianBlur(weight, (0, 0), SMOOTHING)
     height = cv2.GaussianBlur((own + offset).astype(np.float32) * weight, (0, 0), SMOOTHING)
     use = sure & (total > 1e-6)
     return np.where(use, height / np.maximum(total, np.float32(1e-12)), fallback)
+
+
+def vertex_offset(
+    best: np.ndarray, own: np.ndarray, before: np.ndarray, after: np.ndarray, peaked: np.ndarray
+) -> np.ndarray:
+    """Sub-slice offset of the peak, in [-0.5, 0.5]: the vertex of the parabola through the
+    best slice's measure and its neighbours', each transformed by the stack's focus-curve model
+    (``focus_curve_exponent``, chosen on the pixels whose ``peaked``-ness is at least
+    ``CALIBRATION_PEAKED``). 0 at the stack's ends and where the three do not bend downwards."""
+    sure = peaked >= CALIBRATION_PEAKED
+    exponent = focus_curve_exponent(best[sure], own[sure], before[sure], after[sure])
+    return _vertex(best, own, before, after, exponent)
+
+
+def focus_curve_exponent(best: np.ndarray, own: np.ndarray, before: np.ndarray, after: np.ndarray) -> float:
+    """The model (one of ``EXPONENTS``) whose vertices spread evenly over a slice.
+
+    How a focus measure falls off around focus belongs to the stack (optics and slice step), not
+    to the pixel. Under a thin lens it falls like a power of the defocus, a cusp: the parabola
+    through the log measure pulls the vertex towards the sampled slice, while through
+    ``measure ** -1/p`` it is exact for a measure falling as ``(s^2 + dz^2) ** -p``. A stack whose
+    step matches its depth of field has a flat top instead, which the log fits. A specimen
+    crosses the focal planes at every phase, so the right model spreads the offsets evenly over
+    the slice (standard deviation 1 / sqrt(12)); a wrong one piles them up at 0 or at the
+    edges. Where no model spreads them over ``MIN_SPREAD`` of that (a specimen parallel to the
+    focal planes, or too few pixels with a clear peak), the log stays.
+    """
+    inside = np.flatnonzero((own > 0) & np.isfinite(after))  # both neighbours measured
+    if inside.size < 100:
+        return 0.0
+    take = inside[:: max(1, inside.size // CALIBRATION_PIXELS)]
+    samples = best[take], own[take], before[take], after[take]
+    spreads = np.array([_vertex(*samples, exponent).std() * np.sqrt(12) for exponent in EXPONENTS])
+    if spreads.max() < MIN_SPREAD:
+        return 0.0
+    return EXPONENTS[int(np.argmin(np.abs(spreads - 1.0)))]
+
+
+def _vertex(best: np.ndarray, own: np.ndarray, before: np.ndarray, after: np.ndarray, exponent: float) -> np.ndarray:
+    """The parabola's vertex through the Box-Cox transform (``m ** e / e``, the log at 0)."""
+    tiny = np.float32(1e-12)
+
+    def transform(measure: np.ndarray) -> np.ndarray:
+        return np.log(measure + tiny) if exponent == 0 else (measure + tiny) ** exponent / exponent
+
+    top, lower, upper = transform(best), transform(before), transform(after)
+    curvature = lower - 2 * top + upper
+    inside = (own > 0) & np.isfinite(upper) & (curvature < 0)
+    offset = np.zeros_like(best)
+    offset[inside] = 0.5 * (lower - upper)[inside] / curvature[inside]
+    return np.clip(offset, -0.5, 0.5)
 
 
 def _peakedness(best: np.ndarray, mean: np.ndarray) -> np.ndarray:

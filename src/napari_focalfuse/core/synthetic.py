@@ -67,6 +67,7 @@ def render_focal_stack(
     depth_of_field: float = 1.0,
     fill_behind: bool = False,
     coverage: str = "own",
+    bracket: bool = False,
 ) -> RenderedStack:
     """Render ``n_slices`` slices focused at evenly spaced depths.
 
@@ -83,6 +84,10 @@ def render_focal_stack(
     itself and everything nearer, so a near object's blurred rim was painted once per depth
     layer between it and the background, erasing the background's detail beside it in every
     slice (with many layers); ``"own"`` paints every layer once.
+    The slices are focused at the centres of ``n_slices`` equal depth bins, so the scene's
+    nearest and farthest half-bins lie beyond the end slices; with ``bracket`` the first and
+    last slices are focused on the scene's nearest and farthest depths instead (a stack that
+    brackets the specimen, as focus stacks are shot).
     """
     if coverage not in ("own", "nested"):
         raise ValueError(f"coverage must be 'own' or 'nested', not {coverage!r}")
@@ -92,10 +97,11 @@ def render_focal_stack(
     img = img.astype(np.float32)
     d = fill_unknown(disparity)
     d = (d - d.min()) / max(float(d.max() - d.min()), 1e-6)
-    focus = (np.arange(n_slices) + 0.5) / n_slices
+    focus = np.linspace(0.0, 1.0, n_slices) if bracket else (np.arange(n_slices) + 0.5) / n_slices
     centers = (np.arange(levels) + 0.5) / levels
     layer = np.clip((d * levels).astype(int), 0, levels - 1)
-    half_dof = depth_of_field / (2 * n_slices)
+    steps = max(n_slices - 1, 1) if bracket else n_slices  # slice steps across the depth range
+    half_dof = depth_of_field / (2 * steps)
     rng = np.random.default_rng(seed)
 
     top = int(layer.max())
