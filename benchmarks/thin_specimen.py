@@ -156,7 +156,7 @@ def write_doc(rows: list[dict], args) -> None:
     block = "\n\n".join([
         BEGIN,
         "Made by `python benchmarks/thin_specimen.py` (defaults: `--epochs 4 --steps 60 --focus-weight 5 "
-        "--lr 3e-3 --brightfield-lr 3e-4`; run in two halves with `--cases`); fine-tuning "
+        "--lr 3e-3 --brightfield-lr 3e-4`; `--cases` splits it over processes); fine-tuning "
         f"{args.epochs} epochs × "
         f"{args.steps} steps of 8 patches of 64 px, lr {args.lr:g} "
         f"({args.brightfield_lr:g} from the brightfield weights); "
