@@ -12,14 +12,18 @@ from tests.held_out import motorcycle
 N = 10
 
 
+def _waving_plane(h: int, w: int) -> np.ndarray:
+    """Depth of a plane tilted along x with a gentle wave along y."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    return xx / (w - 1) * 0.8 + 0.1 + 0.05 * np.sin(yy / 40)
+
+
 @pytest.fixture(scope="module")
 def tilted():
     """A textured plane tilted along x with a gentle wave along y, a flat patch in one corner."""
     image = motorcycle(100, 300, 192, 288)
     image[:64, :96] = 0.5  # no texture: no slice can be sharp here
-    h, w = image.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w]
-    depth = xx / (w - 1) * 0.8 + 0.1 + 0.05 * np.sin(yy / 40)
+    depth = _waving_plane(*image.shape[:2])
     r = render_focal_stack(image, depth, n_slices=N, max_blur=6, noise=0.005, depth_of_field=0.0)
     d = (depth - depth.min()) / (depth.max() - depth.min())
     return r.stack, d * N - 0.5  # true position in slice units (slice z focuses at z)
@@ -39,9 +43,7 @@ def test_a_thin_lens_stack_of_few_slices_is_read_through_its_own_focus_curve():
     """Five slices of a thin lens: the focus measure is a cusp, which a parabola through its log
     pulls towards the sampled slices (0.54 x the map's error); the stack's own model: 0.38 x."""
     image = motorcycle(100, 300, 192, 288)
-    h, w = image.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w]
-    depth = xx / (w - 1) * 0.8 + 0.1 + 0.05 * np.sin(yy / 40)
+    depth = _waving_plane(*image.shape[:2])
     r = render_focal_stack(image, depth, n_slices=5, max_blur=6, noise=0.005, depth_of_field=0.0)
     truth = (depth - depth.min()) / (depth.max() - depth.min()) * 5 - 0.5
     res = fuse(r.stack, align=False)
@@ -56,7 +58,8 @@ def _curve_samples(measure, peaks: np.ndarray, n: int = 8):
     own = curves.argmax(0)
     best = curves.max(0)
     before = np.where(own > 0, curves[np.maximum(own - 1, 0), np.arange(peaks.size)], 0)
-    after = np.where(own < n - 1, curves[np.minimum(own + 1, n - 1), np.arange(peaks.size)], np.nan)
+    after = curves[np.minimum(own + 1, n - 1), np.arange(peaks.size)]
+    after = np.where(own < n - 1, after, np.nan)
     return best, own, before.astype(np.float32), after.astype(np.float32)
 
 

@@ -4,8 +4,8 @@ The decision map says which slice is sharpest, so a height from it moves in whol
 The focus measure itself rises and falls smoothly through focus; a parabola through the
 activity of the best slice and its two neighbours puts the peak between slices, after a
 transform that makes the stack's focus curve a parabola (the log for a flat-topped curve, a
-negative power for a thin lens's cusp; ``focus_curve_exponent`` picks it per stack). Where a pixel's
-own best slice is more than one slice from the decision (blur rings and specks the decision
+negative power for a thin lens's cusp; ``focus_curve_exponent`` picks it per stack). Where a
+pixel's own best slice is more than one slice from the decision (blur rings and specks the decision
 cleaned away), its fit is not trusted: the decided slice stands in, with a tenth of the weight.
 On rendered scenes that alone removes a fifth to a third of the error on cluttered scenes.
 Single pixels are noisy, so the positions are averaged over a neighbourhood weighted by their
@@ -173,13 +173,19 @@ def vertex_offset(
     best slice's measure and its neighbours', each transformed by the stack's focus-curve model
     (``focus_curve_exponent``, chosen on the pixels whose ``peaked``-ness is at least
     ``CALIBRATION_PEAKED``). 0 at the stack's ends and where the three do not bend downwards."""
-    sure = peaked >= CALIBRATION_PEAKED
-    exponent = focus_curve_exponent(best[sure], own[sure], before[sure], after[sure])
+    exponent = focus_curve_exponent(best, own, before, after, where=peaked >= CALIBRATION_PEAKED)
     return _vertex(best, own, before, after, exponent)
 
 
-def focus_curve_exponent(best: np.ndarray, own: np.ndarray, before: np.ndarray, after: np.ndarray) -> float:
-    """The model (one of ``EXPONENTS``) whose vertices spread evenly over a slice.
+def focus_curve_exponent(
+    best: np.ndarray,
+    own: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    where: np.ndarray | None = None,
+) -> float:
+    """The model (one of ``EXPONENTS``) whose vertices spread evenly over a slice, judged on the
+    pixels ``where`` (default: all) whose best slice has both neighbours.
 
     How a focus measure falls off around focus belongs to the stack (optics and slice step), not
     to the pixel. Under a thin lens it falls like a power of the defocus, a cusp: the parabola
@@ -191,18 +197,23 @@ def focus_curve_exponent(best: np.ndarray, own: np.ndarray, before: np.ndarray, 
     edges. Where no model spreads them over ``MIN_SPREAD`` of that (a specimen parallel to the
     focal planes, or too few pixels with a clear peak), the log stays.
     """
-    inside = np.flatnonzero((own > 0) & np.isfinite(after))  # both neighbours measured
+    usable = (own > 0) & np.isfinite(after)
+    if where is not None:
+        usable &= where
+    inside = np.flatnonzero(usable)
     if inside.size < 100:
         return 0.0
     take = inside[:: max(1, inside.size // CALIBRATION_PIXELS)]
-    samples = best[take], own[take], before[take], after[take]
+    samples = tuple(np.ravel(a)[take] for a in (best, own, before, after))
     spreads = np.array([_vertex(*samples, exponent).std() * np.sqrt(12) for exponent in EXPONENTS])
     if spreads.max() < MIN_SPREAD:
         return 0.0
     return EXPONENTS[int(np.argmin(np.abs(spreads - 1.0)))]
 
 
-def _vertex(best: np.ndarray, own: np.ndarray, before: np.ndarray, after: np.ndarray, exponent: float) -> np.ndarray:
+def _vertex(
+    best: np.ndarray, own: np.ndarray, before: np.ndarray, after: np.ndarray, exponent: float
+) -> np.ndarray:
     """The parabola's vertex through the Box-Cox transform (``m ** e / e``, the log at 0)."""
     tiny = np.float32(1e-12)
 
