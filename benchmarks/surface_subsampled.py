@@ -1,0 +1,64 @@
+"""Sub-slice height on real stacks, against the same stack sampled more finely.
+
+Real captures have no true depth, but a stack has a finer version of itself: every k-th slice
+is a stack with a k times coarser step, and the full stack's surface (divided by k) is a
+reference for it that lies between the subset's slices. Scored on pixels confident in both
+and inside the subset's range (away from its end slices), as the mean absolute difference in
+the subset's slices, for the subset's surface and its decision map. Slices are not aligned
+(``align=False``), so the two results share one frame.
+
+    python benchmarks/surface_subsampled.py [--log-model]
+
+``--log-model`` reads every stack through the parabola of the log measure (the model before
+2026-12-05's per-stack focus curve) for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import numpy as np
+
+from napari_focalfuse import fuse, read_stack
+from napari_focalfuse.core.mesh import MIN_CONFIDENCE
+
+STACKS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "stacks"
+CASES = (("keyboard-sweep", 4), ("keyboard-sweep", 3), ("pseudoscorpion-microscope", 2),
+         ("pseudoscorpion-microscope", 3), ("pcb-switch", 2))  # fmt: skip
+
+
+def _natural(path: Path) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--log-model", action="store_true")
+    args = parser.parse_args()
+    if args.log_model:
+        from napari_focalfuse.core import surface
+
+        surface.focus_curve_exponent = lambda *_, **__: 0.0
+    print("| stack | subset | slices | pixels | map | surface | ratio |\n|---|---|---|---|---|---|---|")
+    for name, k in CASES:
+        files = sorted((p for p in (STACKS / name).iterdir() if p.stem != "expected"), key=_natural)
+        full = fuse(read_stack(files)[0], align=False)
+        for first in range(k):
+            subset = files[first::k]
+            sub = fuse(read_stack(subset)[0], align=False)
+            reference = (full.surface - first) / k  # in the subset's slices
+            used = (full.confidence >= MIN_CONFIDENCE) & (sub.confidence >= MIN_CONFIDENCE)
+            used &= (reference > 0.5) & (reference < len(subset) - 1.5)
+            surface = np.abs(sub.surface - reference)[used].mean()
+            index = np.abs(sub.mask - reference)[used].mean()
+            print(
+                f"| {name} | 1 in {k}, from slice {first} | {len(subset)} | {used.mean():.2f} | "
+                f"{index:.3f} | {surface:.3f} | {surface / index:.2f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
