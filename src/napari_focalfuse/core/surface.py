@@ -131,8 +131,8 @@ class ZPeak:
         import cv2
 
         best, own, before, after = self.activity.maps()
-        mean = self.activity.mean()
-        offset = vertex_offset(best, own, before, after, _peakedness(best, mean))
+        peaked = _peakedness(best, self.activity.mean())
+        offset = vertex_offset(best, own, before, after, peaked)
         tiny = np.float32(1e-12)
         agrees = np.abs(own - index) <= 1
         position = np.where(agrees, own + offset, index).astype(np.float32)
@@ -142,7 +142,7 @@ class ZPeak:
         if self.detail.n == self.activity.n > 0:
             position = _detail_height(self.detail, position)
         position = position.astype(np.float32)
-        return position, _confidence(best, mean, ~depth_steps(position))
+        return position, _confidence(peaked, ~depth_steps(position))
 
 
 def _detail_height(detail: _Peak, fallback: np.ndarray) -> np.ndarray:
@@ -262,9 +262,9 @@ def _height_range(position: np.ndarray, reach: int) -> np.ndarray:
     return cv2.dilate(position, window) - cv2.erode(position, window)
 
 
-def _confidence(best: np.ndarray, mean: np.ndarray, known: np.ndarray) -> np.ndarray:
+def _confidence(peaked: np.ndarray, known: np.ndarray) -> np.ndarray:
     """The activity's peakedness (``_peakedness``), 0 where the height is not ``known`` (beside
     depth steps), smoothed like the position, so single noisy pixels do not poke through."""
     import cv2
 
-    return cv2.GaussianBlur(_peakedness(best, mean) * known, (0, 0), SMOOTHING)
+    return cv2.GaussianBlur(peaked * known, (0, 0), SMOOTHING)
