@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from legacy import legacy_fused_files
+from napari_focalfuse.io.formats import natural_key
 from scenes import DATA
 
 HERE = Path(__file__).resolve().parent
@@ -48,7 +48,7 @@ CROP = 256
 def slice_files(folder: Path) -> list[Path]:
     """Image files of a stack in natural order, without a tool's reference output."""
     files = [p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".png", ".tif"} and p.stem != "expected"]
-    return sorted(files, key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)])
+    return sorted(files, key=natural_key)
 
 
 def grey(image: np.ndarray) -> np.ndarray:

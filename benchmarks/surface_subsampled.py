@@ -16,21 +16,16 @@ the subset's slices, for the subset's surface and its decision map. Slices are n
 from __future__ import annotations
 
 import argparse
-import re
-from pathlib import Path
 
 import numpy as np
 
 from napari_focalfuse import fuse, read_stack
 from napari_focalfuse.core.mesh import MIN_CONFIDENCE
+from real_stacks import slice_files
+from scenes import DATA
 
-STACKS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "stacks"
 CASES = (("keyboard-sweep", 4), ("keyboard-sweep", 3), ("pseudoscorpion-microscope", 2),
          ("pseudoscorpion-microscope", 3), ("pcb-switch", 2))  # fmt: skip
-
-
-def _natural(path: Path) -> list:
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
 
 def main() -> None:
@@ -43,7 +38,7 @@ def main() -> None:
         surface.focus_curve_exponent = lambda *_, **__: 0.0
     print("| stack | subset | slices | pixels | map | surface | ratio |\n|---|---|---|---|---|---|---|")
     for name, k in CASES:
-        files = sorted((p for p in (STACKS / name).iterdir() if p.stem != "expected"), key=_natural)
+        files = slice_files(DATA / "stacks" / name)
         full = fuse(read_stack(files)[0], align=False)
         for first in range(k):
             subset = files[first::k]
