@@ -88,7 +88,8 @@ def veil(levels: tuple[int, ...] = (8, 24, 96)) -> None:
         print(f"| {n_levels} | " + " | ".join(f"{v:.2f}" for v in shares) + " |")
 
 
-def measure(image, disparity, n: int, dof: float, min_confidence: float, bracket: bool = False) -> dict:
+def render_and_fuse(image, disparity, n: int, dof: float, bracket: bool = False):
+    """(true depth in slices, FusionResult) of a stack rendered with ``LEVELS`` depth layers."""
     steps = n - 1 if bracket else n  # slice steps across the scene's depth; 8 / n px of blur each
     r = render_focal_stack(
         image, disparity, n_slices=n, max_blur=8 * steps / n, noise=0.005, depth_of_field=dof,
@@ -98,7 +99,11 @@ def measure(image, disparity, n: int, dof: float, min_confidence: float, bracket
     centre = (layer + 0.5) / LEVELS
     # slice z is focused at depth z / (n - 1) when bracketing, else at (z + 0.5) / n
     truth = centre * steps if bracket else centre * n - 0.5
-    res = fuse(r.stack, align=False)
+    return truth, fuse(r.stack, align=False)
+
+
+def measure(image, disparity, n: int, dof: float, min_confidence: float, bracket: bool = False) -> dict:
+    truth, res = render_and_fuse(image, disparity, n, dof, bracket)
     inner = (slice(10, -10), slice(10, -10))
     index = np.abs(res.mask - truth)[inner]
     surface = np.abs(res.surface - truth)[inner]
