@@ -45,6 +45,7 @@ def step_distance(truth: np.ndarray, jump: float = 1.0) -> np.ndarray:
 
 
 def cases() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(image, disparity) of the figure's scenes, those whose files are present."""
     scenes = available()
     chosen = {"tilted plane": tilted_plane()}
     for name in ("cones", "motorcycle", "redwood"):
@@ -53,12 +54,17 @@ def cases() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return chosen
 
 
-def draw_maps(rows: list[dict], path: Path) -> None:
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def draw_maps(rows: list[dict], path: Path) -> None:
+    plt = _pyplot()
     fig, axes = plt.subplots(len(rows), 5, figsize=(17, 3.1 * len(rows)), dpi=80, squeeze=False)
     for ax_row, row in zip(axes, rows):
         res, truth = row["result"], row["truth"]
@@ -97,11 +103,7 @@ def draw_maps(rows: list[dict], path: Path) -> None:
 
 
 def draw_edges(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     distances = np.arange(-MAX_DISTANCE, MAX_DISTANCE + 1)
     distances = distances[distances != 0]
     fig, ax = plt.subplots(figsize=(9, 4), dpi=80)
