@@ -4,7 +4,10 @@ The decision map says which slice is sharpest, so a height from it moves in whol
 The focus measure itself rises and falls smoothly through focus; a parabola through the
 activity of the best slice and its two neighbours puts the peak between slices, after a
 transform that makes the stack's focus curve a parabola (the log for a flat-topped curve, a
-negative power for a thin lens's cusp; ``focus_curve_exponent`` picks it per stack). Where a
+negative power for a thin lens's cusp; ``focus_curve_exponent`` picks it per stack). A pixel
+whose best slice is the first or the last has one neighbour only: there the parabola goes through
+the end slice and the next two, and its vertex is kept between the end slice and half-way to the
+next (never beyond the stack: with nothing focused past the end, nothing tells how far). Where a
 pixel's own best slice is more than one slice from the decision (blur rings and specks the decision
 cleaned away), its fit is not trusted: the decided slice stands in, with a tenth of the weight.
 On rendered scenes that alone removes a fifth to a third of the error on cluttered scenes.
@@ -68,10 +71,13 @@ def detail_energy(grey: Any) -> Any:
 
 
 class _Peak:
-    """Streaming peak of one measure along z: the best value, its slice, its neighbours, the sum."""
+    """Streaming peak of one measure along z: the best value, its slice, its neighbours, the sum,
+    and the third slice from either end (for peaks on an end slice)."""
 
     def __init__(self) -> None:
         self.best = self.index = self.before = self.after = self.previous = self.total = None
+        self.third = None  # slice 2's measure
+        self.recent: list[Any] = []  # the last three slices' measures, oldest first
         self.n = 0
 
     def add(self, z: int, measure: Any) -> None:
@@ -94,6 +100,9 @@ class _Peak:
             self.index.masked_fill_(better, z)
             self.total += a
         self.previous = a
+        if z == 2:
+            self.third = a
+        self.recent = [*self.recent[-2:], a]
         self.n = z + 1
 
     def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -104,6 +113,17 @@ class _Peak:
 
     def mean(self) -> np.ndarray:
         return self.total.cpu().numpy() / max(self.n, 1)
+
+    def outer(self) -> np.ndarray:
+        """The measure two slices inwards from the end, where the peak is on an end slice (the
+        first's slice 2, the last's slice n - 3); NaN elsewhere and in stacks under 3 slices."""
+        own = self.index.cpu().numpy()
+        outer = np.full(own.shape, np.nan, np.float32)
+        if self.n >= 3:
+            first, last = own == 0, own == self.n - 1
+            outer[first] = self.third.cpu().numpy()[first]
+            outer[last] = self.recent[0].cpu().numpy()[last]
+        return outer
 
 
 class ZPeak:
@@ -132,7 +152,7 @@ class ZPeak:
 
         best, own, before, after = self.activity.maps()
         peaked = _peakedness(best, self.activity.mean())
-        offset = vertex_offset(best, own, before, after, peaked)
+        offset = vertex_offset(best, own, before, after, peaked, self.activity.outer())
         tiny = np.float32(1e-12)
         agrees = np.abs(own - index) <= 1
         position = np.where(agrees, own + offset, index).astype(np.float32)
@@ -157,7 +177,7 @@ def _detail_height(detail: _Peak, fallback: np.ndarray) -> np.ndarray:
 
     best, own, before, after = detail.maps()
     peaked = _peakedness(best, detail.mean())
-    offset = vertex_offset(best, own, before, after, peaked)
+    offset = vertex_offset(best, own, before, after, peaked, detail.outer())
     sure = cv2.GaussianBlur(peaked, (0, 0), 1.5) >= DETAIL_SURE
     weight = np.where(sure, peaked * peaked, 0).astype(np.float32)
     total = cv2.GaussianBlur(weight, (0, 0), SMOOTHING)
@@ -167,14 +187,27 @@ def _detail_height(detail: _Peak, fallback: np.ndarray) -> np.ndarray:
 
 
 def vertex_offset(
-    best: np.ndarray, own: np.ndarray, before: np.ndarray, after: np.ndarray, peaked: np.ndarray
+    best: np.ndarray,
+    own: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    peaked: np.ndarray,
+    outer: np.ndarray | None = None,
 ) -> np.ndarray:
     """Sub-slice offset of the peak, in [-0.5, 0.5]: the vertex of the parabola through the
     best slice's measure and its neighbours', each transformed by the stack's focus-curve model
     (``focus_curve_exponent``, chosen on the pixels whose ``peaked``-ness is at least
-    ``CALIBRATION_PEAKED``). 0 at the stack's ends and where the three do not bend downwards."""
+    ``CALIBRATION_PEAKED``). On an end slice, with the measure two slices inwards (``outer``,
+    NaN elsewhere), through the end and the next two slices, kept inside the stack; without
+    ``outer`` 0 there. 0 where the three do not bend downwards."""
     exponent = focus_curve_exponent(best, own, before, after, where=peaked >= CALIBRATION_PEAKED)
-    return _vertex(best, own, before, after, exponent)
+    offset = _vertex(best, own, before, after, exponent)
+    if outer is not None:
+        inward = np.where(own == 0, after, before)  # the end slice's one neighbour
+        end = np.isfinite(outer)
+        depth = _end_vertex(best[end], inward[end], outer[end], exponent)
+        offset[end] = np.where(own[end] == 0, depth, -depth)
+    return offset
 
 
 def focus_curve_exponent(
@@ -211,21 +244,35 @@ def focus_curve_exponent(
     return EXPONENTS[int(np.argmin(np.abs(spreads - 1.0)))]
 
 
+def _transform(measure: np.ndarray, exponent: float) -> np.ndarray:
+    """The Box-Cox transform (``m ** e / e``, the log at 0): the focus curve as a parabola."""
+    tiny = np.float32(1e-12)
+    return np.log(measure + tiny) if exponent == 0 else (measure + tiny) ** exponent / exponent
+
+
 def _vertex(
     best: np.ndarray, own: np.ndarray, before: np.ndarray, after: np.ndarray, exponent: float
 ) -> np.ndarray:
-    """The parabola's vertex through the Box-Cox transform (``m ** e / e``, the log at 0)."""
-    tiny = np.float32(1e-12)
-
-    def transform(measure: np.ndarray) -> np.ndarray:
-        return np.log(measure + tiny) if exponent == 0 else (measure + tiny) ** exponent / exponent
-
-    top, lower, upper = transform(best), transform(before), transform(after)
+    """The vertex of the parabola through the transformed measure of the best slice and its
+    neighbours."""
+    top, lower, upper = (_transform(m, exponent) for m in (best, before, after))
     curvature = lower - 2 * top + upper
     inside = (own > 0) & np.isfinite(upper) & (curvature < 0)
     offset = np.zeros_like(best)
     offset[inside] = 0.5 * (lower - upper)[inside] / curvature[inside]
     return np.clip(offset, -0.5, 0.5)
+
+
+def _end_vertex(
+    end: np.ndarray, inner: np.ndarray, outer: np.ndarray, exponent: float
+) -> np.ndarray:
+    """Distance of the vertex inwards from an end slice, in [0, 0.5], of the parabola through the
+    transformed measure of the end slice and the next two (0 where they do not bend downwards)."""
+    first, middle, last = (_transform(m, exponent) for m in (end, inner, outer))
+    curvature = first - 2 * middle + last
+    bends = curvature < 0
+    vertex = 1 + 0.5 * (first - last) / np.where(bends, curvature, -1)
+    return np.where(bends, np.clip(vertex, 0.0, 0.5), 0.0).astype(np.float32)
 
 
 def _peakedness(best: np.ndarray, mean: np.ndarray) -> np.ndarray:
