@@ -75,7 +75,7 @@ class _Peak:
     and the third slice from either end (for peaks on an end slice)."""
 
     def __init__(self) -> None:
-        self.best = self.index = self.before = self.after = self.previous = self.total = None
+        self.best = self.index = self.before = self.after = self.total = None
         self.third = None  # slice 2's measure
         self.recent: list[Any] = []  # the last three slices' measures, oldest first
         self.n = 0
@@ -95,11 +95,10 @@ class _Peak:
             follows = (self.index == z - 1) & ~better
             self.after = torch.where(follows, a, self.after)
             self.after = torch.where(better, torch.full_like(a, float("nan")), self.after)
-            self.before = torch.where(better, self.previous, self.before)
+            self.before = torch.where(better, self.recent[-1], self.before)
             self.best = torch.where(better, a, self.best)
             self.index.masked_fill_(better, z)
             self.total += a
-        self.previous = a
         if z == 2:
             self.third = a
         self.recent = [*self.recent[-2:], a]
