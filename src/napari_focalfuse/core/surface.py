@@ -113,10 +113,10 @@ class _Peak:
     def mean(self) -> np.ndarray:
         return self.total.cpu().numpy() / max(self.n, 1)
 
-    def outer(self) -> np.ndarray:
-        """The measure two slices inwards from the end, where the peak is on an end slice (the
-        first's slice 2, the last's slice n - 3); NaN elsewhere and in stacks under 3 slices."""
-        own = self.index.cpu().numpy()
+    def outer(self, own: np.ndarray) -> np.ndarray:
+        """The measure two slices inwards from the end, where the peak (``own``, from ``maps``)
+        is on an end slice (the first's slice 2, the last's slice n - 3); NaN elsewhere and in
+        stacks under 3 slices."""
         outer = np.full(own.shape, np.nan, np.float32)
         if self.n >= 3:
             first, last = own == 0, own == self.n - 1
@@ -151,7 +151,7 @@ class ZPeak:
 
         best, own, before, after = self.activity.maps()
         peaked = _peakedness(best, self.activity.mean())
-        offset = vertex_offset(best, own, before, after, peaked, self.activity.outer())
+        offset = vertex_offset(best, own, before, after, peaked, self.activity.outer(own))
         tiny = np.float32(1e-12)
         agrees = np.abs(own - index) <= 1
         position = np.where(agrees, own + offset, index).astype(np.float32)
@@ -176,7 +176,7 @@ def _detail_height(detail: _Peak, fallback: np.ndarray) -> np.ndarray:
 
     best, own, before, after = detail.maps()
     peaked = _peakedness(best, detail.mean())
-    offset = vertex_offset(best, own, before, after, peaked, detail.outer())
+    offset = vertex_offset(best, own, before, after, peaked, detail.outer(own))
     sure = cv2.GaussianBlur(peaked, (0, 0), 1.5) >= DETAIL_SURE
     weight = np.where(sure, peaked * peaked, 0).astype(np.float32)
     total = cv2.GaussianBlur(weight, (0, 0), SMOOTHING)
@@ -254,12 +254,9 @@ def _vertex(
 ) -> np.ndarray:
     """The vertex of the parabola through the transformed measure of the best slice and its
     neighbours."""
-    top, lower, upper = (_transform(m, exponent) for m in (best, before, after))
-    curvature = lower - 2 * top + upper
-    inside = (own > 0) & np.isfinite(upper) & (curvature < 0)
-    offset = np.zeros_like(best)
-    offset[inside] = 0.5 * (lower - upper)[inside] / curvature[inside]
-    return np.clip(offset, -0.5, 0.5)
+    offset, bends = _parabola_vertex(*(_transform(m, exponent) for m in (before, best, after)))
+    inside = (own > 0) & np.isfinite(after) & bends
+    return np.where(inside, np.clip(offset, -0.5, 0.5), 0).astype(best.dtype)
 
 
 def _end_vertex(
@@ -267,11 +264,18 @@ def _end_vertex(
 ) -> np.ndarray:
     """Distance of the vertex inwards from an end slice, in [0, 0.5], of the parabola through the
     transformed measure of the end slice and the next two (0 where they do not bend downwards)."""
-    first, middle, last = (_transform(m, exponent) for m in (end, inner, outer))
-    curvature = first - 2 * middle + last
+    offset, bends = _parabola_vertex(*(_transform(m, exponent) for m in (end, inner, outer)))
+    return np.where(bends, np.clip(1 + offset, 0.0, 0.5), 0.0).astype(np.float32)
+
+
+def _parabola_vertex(
+    lower: np.ndarray, middle: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(vertex's offset from the middle point, whether the three bend downwards) of the parabola
+    through three values one slice apart; the offset is meaningless where they do not bend."""
+    curvature = lower - 2 * middle + upper
     bends = curvature < 0
-    vertex = 1 + 0.5 * (first - last) / np.where(bends, curvature, -1)
-    return np.where(bends, np.clip(vertex, 0.0, 0.5), 0.0).astype(np.float32)
+    return 0.5 * (lower - upper) / np.where(bends, curvature, -1), bends
 
 
 def _peakedness(best: np.ndarray, mean: np.ndarray) -> np.ndarray:
