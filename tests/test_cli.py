@@ -406,6 +406,7 @@ def test_lists_the_files_it_read_and_warns_about_duplicates(tmp_path, capsys, re
     names = ", ".join(["expected.png"] + [f"shot_{k}.png" for k in range(1, 6)])
     assert f"reading 6 slices: {names}" in err  # in the order used: the stray file is visible
     assert "warning: shot_3.png (slice 3) has the same content as expected.png (slice 0)." in err
+    assert "warning: expected.png (slice 0) is not numbered like the other slices (shot_1.png" in err
 
     files = [folder / "shot_1.png", folder / "shot_2.png", folder / "shot_1.png"]
     rc, _, err = cli(capsys, "fuse", *files, "-o", tmp_path / "g.tif", "--method", "laplacian", "-q")

@@ -296,7 +296,7 @@ def fuse_one(
             raise FocalFuseError(spec.problem)
         import torch
 
-        from .io.inputs import describe_inputs, duplicate_warnings
+        from .io.inputs import describe_inputs, input_warnings
         from .core.align_report import (
             aligned_slices,
             alignment_warnings_silenced,
@@ -315,7 +315,7 @@ def fuse_one(
         stack, meta = read_stack(_source(spec), **(read_options or {}))
         n = int(stack.shape[0])
         item.read = describe_inputs(meta, n)
-        item.warnings = duplicate_warnings(meta["paths"])
+        item.warnings = input_warnings(meta["paths"])
         kwargs = dict(fuse_kwargs or {})
         if kwargs.get("z_step") is None:
             kwargs["z_step"] = meta.get("z_step")  # µm, or None

@@ -16,11 +16,12 @@ def stack_source(inputs: list[str]):
 
 
 def report_inputs(meta: dict, n_slices: int) -> None:
-    """Name the files read, in the order used, and warn about slices given twice."""
-    from ..io.inputs import describe_inputs, duplicate_warnings
+    """Name the files read, in the order used, and warn about slices given twice or named off
+    the numbering."""
+    from ..io.inputs import describe_inputs, input_warnings
 
     print(f"reading {describe_inputs(meta, n_slices)}", file=sys.stderr)
-    for warning in duplicate_warnings(meta["paths"]):
+    for warning in input_warnings(meta["paths"]):
         print(f"napari-focalfuse: warning: {warning}", file=sys.stderr)
 
 

@@ -2,15 +2,49 @@
 
 A stray file in a folder (another tool's output, a copy of a frame) is fused as a slice like
 any other; naming every file, and warning when two slices are the same file or the same bytes,
-makes that visible before anyone trusts the result.
+or when one file's name breaks the numbering the others share, makes that visible before anyone
+trusts the result.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from pathlib import Path
+
+_DIGITS = re.compile(r"\d+")
+
+
+def input_warnings(paths: list[str | os.PathLike]) -> list[str]:
+    """Every warning about the slices read: repeats (``duplicate_warnings``) and names off the
+    numbering (``numbering_warnings``)."""
+    return duplicate_warnings(paths) + numbering_warnings(paths)
+
+
+def numbering_warnings(paths: list[str | os.PathLike]) -> list[str]:
+    """One sentence per file whose name does not follow the pattern most slices share.
+
+    A focus stack's files are numbered alike (``pcb_001.jpg``, ``pcb_002.jpg``, …); a file
+    named otherwise (``expected.jpg``, ``IMG_12 copy.jpg``) is usually not a slice. The pattern
+    is the name with each run of digits as one placeholder; it must be shared by more than half
+    of the files, and by two at least.
+    """
+    names = [Path(p).name for p in paths]
+    patterns = [_DIGITS.sub("#", name.lower()) for name in names]
+    if len(names) < 3:
+        return []
+    pattern, count = Counter(patterns).most_common(1)[0]
+    if count < 2 or 2 * count <= len(names) or "#" not in pattern:
+        return []
+    example = next(n for n, p in zip(names, patterns) if p == pattern)
+    return [
+        f"{name} (slice {z}) is not numbered like the other slices ({example}, …) but is fused "
+        "as a slice all the same; move it out of the folder or list the slices to read."
+        for z, (name, own) in enumerate(zip(names, patterns))
+        if own != pattern
+    ]
 
 
 def describe_inputs(meta: dict, n_slices: int) -> str:
