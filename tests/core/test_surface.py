@@ -118,6 +118,67 @@ def test_a_bracketing_stack_places_the_surface_between_its_end_slices():
     assert surface_error <= 0.5 * index_error, (surface_error, index_error)
 
 
+def _five_samples(measure, peaks: np.ndarray, n: int = 8, noise: float = 0.0):
+    """(best, own, before, after, below, above) of ``measure(z - peak)`` at slices 0..n-1, with
+    multiplicative noise: the measures one and two slices either side of the best (NaN beyond)."""
+    rng = np.random.default_rng(2)
+    curves = np.stack([measure(z - peaks) for z in range(n)]).astype(np.float32)
+    curves *= 1 + noise * rng.standard_normal(curves.shape).astype(np.float32)
+    own, columns = curves.argmax(0), np.arange(peaks.size)
+
+    def at(step: int) -> np.ndarray:
+        z = own + step
+        return np.where((z >= 0) & (z < n), curves[np.clip(z, 0, n - 1), columns], np.nan)
+
+    return curves.max(0), own, at(-1), at(1), at(-2), at(2)
+
+
+@pytest.mark.parametrize(
+    ("measure", "wide"),
+    [
+        (lambda dz: np.exp(-(dz**2) / 4.5), True),  # slices closer than the depth of field
+        (lambda dz: 1.0 / (0.09 + dz**2), False),  # a thin lens's cusp
+        (lambda dz: 1.0 / (1.0 + dz**2), False),  # depth of field about the slice step
+    ],
+)
+def test_a_flat_topped_focus_curve_is_told_from_a_cusp(measure, wide):
+    from napari_focalfuse.core.surface import focus_curve_is_wide
+
+    peaks = np.random.default_rng(0).uniform(0.5, 6.5, 5000)
+    best, _, before, after, below, above = _five_samples(measure, peaks, noise=0.02)
+    assert focus_curve_is_wide(best, before, after, below, above, np.ones(best.shape, bool)) == wide
+
+
+def test_five_slices_find_a_flat_topped_peak_that_three_leave_to_the_noise():
+    """Slices much closer than the depth of field: the best slice's neighbours are nearly as
+    sharp, and 2 % noise moves the three-point vertex over twice as far as the five-point."""
+    from napari_focalfuse.core.surface import vertex_offset
+
+    peaks = np.random.default_rng(0).uniform(2.0, 5.0, 5000)
+    best, own, before, after, below, above = _five_samples(
+        lambda dz: np.exp(-(dz**2) / 4.5), peaks, noise=0.02
+    )
+    peaked = np.ones_like(best)
+    three = np.abs(own + vertex_offset(best, own, before, after, peaked) - peaks).mean()
+    five = own + vertex_offset(best, own, before, after, peaked, two_away=(below, above))
+    assert np.abs(five - peaks).mean() < 0.5 * three, (np.abs(five - peaks).mean(), three)
+
+
+def test_a_stack_with_slices_closer_than_its_depth_of_field_is_read_through_five_slices():
+    """Eight bracketing slices, depth of field one slice: the surface is 0.26 x the map's error
+    (0.49 x from the best slice and its two neighbours alone)."""
+    image = motorcycle(100, 300, 192, 288)
+    depth = _waving_plane(*image.shape[:2])
+    r = render_focal_stack(
+        image, depth, n_slices=8, max_blur=6, noise=0.005, depth_of_field=1.0, bracket=True
+    )
+    truth = r.depth * 7
+    res = fuse(r.stack, align=False)
+    inner = (slice(12, -12), slice(12, -12))
+    ratio = np.abs(res.surface - truth)[inner].mean() / np.abs(res.mask - truth)[inner].mean()
+    assert ratio <= 0.4, ratio
+
+
 def test_a_specimen_parallel_to_the_focal_planes_keeps_the_log_model():
     """All offsets alike: no model can be told from another by their spread, so the log stays."""
     from napari_focalfuse.core.surface import focus_curve_exponent

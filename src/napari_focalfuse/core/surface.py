@@ -7,9 +7,12 @@ transform that makes the stack's focus curve a parabola (the log for a flat-topp
 negative power for a thin lens's cusp; ``focus_curve_exponent`` picks it per stack). A pixel
 whose best slice is the first or the last has one neighbour only: there the parabola goes through
 the end slice and the next two, and its vertex is kept between the end slice and half-way to the
-next (never beyond the stack: with nothing focused past the end, nothing tells how far). Where a
-pixel's own best slice is more than one slice from the decision (blur rings and specks the decision
-cleaned away), its fit is not trusted: the decided slice stands in, with a tenth of the weight.
+next (never beyond the stack: with nothing focused past the end, nothing tells how far). Where
+slices are closer than the depth of field the curve is a Gaussian, flat-topped, and three slices
+leave its vertex to the noise: such stacks (``focus_curve_is_wide``) fit the log measure of five
+slices around the best instead. Where a pixel's own best slice is more than one slice from the
+decision (blur rings and specks the decision cleaned away), its fit is not trusted: the decided
+slice stands in, with a tenth of the weight.
 On rendered scenes that alone removes a fifth to a third of the error on cluttered scenes.
 Single pixels are noisy, so the positions are averaged over a neighbourhood weighted by their
 activity (textured pixels know their depth, flat ones do not). The confidence says how peaked
@@ -55,6 +58,7 @@ EXPONENTS = (-2.0, -4 / 3, -1.0, -2 / 3, -0.5, -1 / 3, -0.25, 0.0)  # focus-curv
 MIN_SPREAD = 0.6  # share of a uniform spread the offsets must reach for a model to be chosen
 CALIBRATION_PEAKED = 0.5  # peakedness of the pixels that choose the model
 CALIBRATION_PIXELS = 65536  # at most this many of them (evenly strided)
+WIDE_SHAPE = 0.6  # a Gaussian focus curve's shape ratio is 1/3, a thin lens's cusp's 1 and more
 
 
 def detail_energy(grey: Any) -> Any:
@@ -71,11 +75,12 @@ def detail_energy(grey: Any) -> Any:
 
 
 class _Peak:
-    """Streaming peak of one measure along z: the best value, its slice, its neighbours, the sum,
-    and the third slice from either end (for peaks on an end slice)."""
+    """Streaming peak of one measure along z: the best value, its slice, the slices one and two
+    either side of it, the sum, and the third slice from either end (for peaks on an end slice)."""
 
     def __init__(self) -> None:
         self.best = self.index = self.before = self.after = self.total = None
+        self.below = self.above = None  # the measure two slices before and after the best
         self.third = None  # slice 2's measure
         self.recent: list[Any] = []  # the last three slices' measures, oldest first
         self.n = 0
@@ -90,12 +95,17 @@ class _Peak:
             self.index = torch.zeros(a.shape, dtype=torch.int32, device=a.device)
             self.before = torch.zeros_like(a)
             self.after = torch.full_like(a, float("nan"))
+            self.below, self.above = self.after.clone(), self.after.clone()
         else:
             better = a > self.best
+            unknown = torch.full_like(a, float("nan"))
             follows = (self.index == z - 1) & ~better
-            self.after = torch.where(follows, a, self.after)
-            self.after = torch.where(better, torch.full_like(a, float("nan")), self.after)
+            self.after = torch.where(better, unknown, torch.where(follows, a, self.after))
+            follows = (self.index == z - 2) & ~better
+            self.above = torch.where(better, unknown, torch.where(follows, a, self.above))
             self.before = torch.where(better, self.recent[-1], self.before)
+            below = self.recent[-2] if z >= 2 else unknown
+            self.below = torch.where(better, below, self.below)
             self.best = torch.where(better, a, self.best)
             self.index.masked_fill_(better, z)
             self.total += a
@@ -109,6 +119,10 @@ class _Peak:
         of the slices either side of it (``after`` is NaN at the stack's last slice)."""
         best, own = self.best.cpu().numpy(), self.index.cpu().numpy()
         return best, own, self.before.cpu().numpy(), self.after.cpu().numpy()
+
+    def two_away(self) -> tuple[np.ndarray, np.ndarray]:
+        """The measure two slices before and after the peak (NaN beyond the stack)."""
+        return self.below.cpu().numpy(), self.above.cpu().numpy()
 
     def mean(self) -> np.ndarray:
         return self.total.cpu().numpy() / max(self.n, 1)
@@ -151,7 +165,10 @@ class ZPeak:
 
         best, own, before, after = self.activity.maps()
         peaked = _peakedness(best, self.activity.mean())
-        offset = vertex_offset(best, own, before, after, peaked, self.activity.outer(own))
+        two_away = self.activity.two_away()
+        wide = focus_curve_is_wide(best, before, after, *two_away, peaked >= CALIBRATION_PEAKED)
+        outer = self.activity.outer(own)
+        offset = vertex_offset(best, own, before, after, peaked, outer, two_away if wide else None)
         tiny = np.float32(1e-12)
         agrees = np.abs(own - index) <= 1
         position = np.where(agrees, own + offset, index).astype(np.float32)
@@ -159,13 +176,14 @@ class ZPeak:
         total = cv2.GaussianBlur(weight, (0, 0), SMOOTHING)
         position = cv2.GaussianBlur(position * weight, (0, 0), SMOOTHING) / np.maximum(total, tiny)
         if self.detail.n == self.activity.n > 0:
-            position = _detail_height(self.detail, position)
+            position = _detail_height(self.detail, position, wide)
         position = position.astype(np.float32)
         return position, _confidence(peaked, ~depth_steps(position))
 
 
-def _detail_height(detail: _Peak, fallback: np.ndarray) -> np.ndarray:
-    """The detail measure's own peak where it stands out of the noise floor, else ``fallback``.
+def _detail_height(detail: _Peak, fallback: np.ndarray, wide: bool) -> np.ndarray:
+    """The detail measure's own peak where it stands out of the noise floor, else ``fallback``;
+    through five slices if the activity's focus curve is ``wide`` (the optics are the same).
 
     Its own peak, not the decision's: the decision lets sharp edges win their surroundings.
     The peakedness is smoothed before the threshold so single noisy pixels in flat regions do
@@ -176,7 +194,8 @@ def _detail_height(detail: _Peak, fallback: np.ndarray) -> np.ndarray:
 
     best, own, before, after = detail.maps()
     peaked = _peakedness(best, detail.mean())
-    offset = vertex_offset(best, own, before, after, peaked, detail.outer(own))
+    two_away = detail.two_away() if wide else None
+    offset = vertex_offset(best, own, before, after, peaked, detail.outer(own), two_away)
     sure = cv2.GaussianBlur(peaked, (0, 0), 1.5) >= DETAIL_SURE
     weight = np.where(sure, peaked * peaked, 0).astype(np.float32)
     total = cv2.GaussianBlur(weight, (0, 0), SMOOTHING)
@@ -192,13 +211,16 @@ def vertex_offset(
     after: np.ndarray,
     peaked: np.ndarray,
     outer: np.ndarray | None = None,
+    two_away: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Sub-slice offset of the peak, in [-0.5, 0.5]: the vertex of the parabola through the
     best slice's measure and its neighbours', each transformed by the stack's focus-curve model
     (``focus_curve_exponent``, chosen on the pixels whose ``peaked``-ness is at least
     ``CALIBRATION_PEAKED``). On an end slice, with the measure two slices inwards (``outer``,
     NaN elsewhere), through the end and the next two slices, kept inside the stack; without
-    ``outer`` 0 there. 0 where the three do not bend downwards."""
+    ``outer`` 0 there. 0 where the three do not bend downwards. Given the measures two slices
+    either side (``two_away``: for stacks whose ``focus_curve_is_wide``), five slices are
+    fitted instead where the stack has them (``_wide_vertex``)."""
     exponent = focus_curve_exponent(best, own, before, after, where=peaked >= CALIBRATION_PEAKED)
     offset = _vertex(best, own, before, after, exponent)
     if outer is not None:
@@ -206,7 +228,55 @@ def vertex_offset(
         end = np.isfinite(outer)
         depth = _end_vertex(best[end], inward[end], outer[end], exponent)
         offset[end] = np.where(own[end] == 0, depth, -depth)
+    if two_away is not None:
+        wide = _wide_vertex(best, before, after, *two_away)
+        offset = np.where(np.isfinite(wide), wide, offset).astype(best.dtype)
     return offset
+
+
+def focus_curve_is_wide(
+    best: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    below: np.ndarray,
+    above: np.ndarray,
+    where: np.ndarray,
+) -> bool:
+    """Whether the stack's focus curve is a Gaussian's over five slices (slices closer than the
+    depth of field), judged on the pixels ``where`` (clearly peaked) with all five slices.
+
+    The log of a Gaussian is a parabola, so its fall from the best slice to the mean of its two
+    neighbours is a third of the fall from them to the two beyond; a thin lens's cusp falls
+    steeper near focus (a ratio of 1 and more). The stack's median ratio under ``WIDE_SHAPE``
+    says Gaussian. Pixels whose measure rises again two slices away count as steep.
+    """
+    tiny = np.float32(1e-12)
+    inside = np.flatnonzero(np.isfinite(below) & np.isfinite(above) & where)
+    if inside.size < 100:
+        return False
+    take = inside[:: max(1, inside.size // CALIBRATION_PIXELS)]
+    logs = [np.log(np.ravel(m)[take] + tiny) for m in (below, before, best, after, above)]
+    near, far = (logs[1] + logs[3]) / 2, (logs[0] + logs[4]) / 2
+    return bool(np.median((logs[2] - near) / np.maximum(near - far, tiny)) <= WIDE_SHAPE)
+
+
+def _wide_vertex(
+    best: np.ndarray, before: np.ndarray, after: np.ndarray, below: np.ndarray, above: np.ndarray
+) -> np.ndarray:
+    """The vertex of the least-squares parabola through the log measure of the five slices
+    around the best, in [-0.5, 0.5]; NaN where one is beyond the stack or they do not bend.
+
+    Where slices are closer than the depth of field, the best slice's neighbours are almost as
+    sharp as itself and three points leave the vertex to the noise; five put it where the whole
+    curve bends (the log of a Gaussian, ``focus_curve_is_wide``, is a parabola).
+    """
+    tiny = np.float32(1e-12)
+    logs = [np.log(m + tiny) for m in (below, before, best, after, above)]
+    slope = (2 * (logs[4] - logs[0]) + logs[3] - logs[1]) / 10
+    curvature = (2 * (logs[0] + logs[4]) - logs[1] - 2 * logs[2] - logs[3]) / 14
+    bends = np.isfinite(curvature) & (curvature < 0)
+    vertex = np.clip(-slope / (2 * np.where(bends, curvature, -1)), -0.5, 0.5)
+    return np.where(bends, vertex, np.nan).astype(best.dtype)
 
 
 def focus_curve_exponent(
