@@ -100,17 +100,23 @@ def test_a_peak_on_an_end_slice_is_placed_between_it_and_the_next_never_beyond()
     assert np.abs(without - peaks)[inside_end].min() > 0.1  # the end slice itself, as before
 
 
+def _fused_bracketing_plane(n: int, depth_of_field: float):
+    """(true height in slices, FusionResult) of the waving plane in ``n`` slices whose end
+    slices are focused on its nearest and farthest depths."""
+    image = motorcycle(100, 300, 192, 288)
+    depth = _waving_plane(*image.shape[:2])
+    r = render_focal_stack(
+        image, depth, n_slices=n, max_blur=6, noise=0.005, depth_of_field=depth_of_field,
+        bracket=True,
+    )  # fmt: skip
+    return r.depth * (n - 1), fuse(r.stack, align=False)
+
+
 def test_a_bracketing_stack_places_the_surface_between_its_end_slices():
     """Five slices focused on the nearest and farthest depths: where the true height lies within
     half a slice of an end slice, the surface is 0.25 x the map's error (0.75 x with the end
     slice itself as the height)."""
-    image = motorcycle(100, 300, 192, 288)
-    depth = _waving_plane(*image.shape[:2])
-    r = render_focal_stack(
-        image, depth, n_slices=5, max_blur=6, noise=0.005, depth_of_field=0.0, bracket=True
-    )
-    truth = r.depth * 4
-    res = fuse(r.stack, align=False)
+    truth, res = _fused_bracketing_plane(5, depth_of_field=0.0)
     inner = (slice(12, -12), slice(12, -12))
     ends = ((truth < 0.5) | (truth > 3.5))[inner]
     surface_error = np.abs(res.surface - truth)[inner][ends].mean()
@@ -167,13 +173,7 @@ def test_five_slices_find_a_flat_topped_peak_that_three_leave_to_the_noise():
 def test_a_stack_with_slices_closer_than_its_depth_of_field_is_read_through_five_slices():
     """Eight bracketing slices, depth of field one slice: the surface is 0.26 x the map's error
     (0.49 x from the best slice and its two neighbours alone)."""
-    image = motorcycle(100, 300, 192, 288)
-    depth = _waving_plane(*image.shape[:2])
-    r = render_focal_stack(
-        image, depth, n_slices=8, max_blur=6, noise=0.005, depth_of_field=1.0, bracket=True
-    )
-    truth = r.depth * 7
-    res = fuse(r.stack, align=False)
+    truth, res = _fused_bracketing_plane(8, depth_of_field=1.0)
     inner = (slice(12, -12), slice(12, -12))
     ratio = np.abs(res.surface - truth)[inner].mean() / np.abs(res.mask - truth)[inner].mean()
     assert ratio <= 0.4, ratio
