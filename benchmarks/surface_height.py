@@ -21,8 +21,10 @@ The slices are focused at the centres of equal depth bins, so the scene's neares
 half-slices lie beyond the end slices, where no estimate from within the stack can do better
 than the map; ``--bracket`` focuses the end slices on the scene's nearest and farthest depths
 (a stack that brackets the specimen, as focus stacks are shot), with the same blur per slice.
-Run: ``python benchmarks/surface_height.py [--bracket]`` (minutes); writes
-benchmarks/out/surface_height[_bracket].json and prints a Markdown table.
+Run: ``python benchmarks/surface_height.py [--bracket] [--slices 8 16] [--dof 0.5 1.5 2]``
+(minutes); writes benchmarks/out/surface_height[_bracket][_8-16_dof0.5-1.5-2].json and prints a
+Markdown table. Other slice counts and depths of field than the default 6, 12 and 0, 1 make a
+held-out set for constants tuned on the default ones.
 """
 
 from __future__ import annotations
@@ -125,6 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE)
     parser.add_argument("--slices", type=int, nargs="+", default=[6, 12])
+    parser.add_argument("--dof", type=float, nargs="+", default=[0.0, 1.0], help="in slice steps")
     parser.add_argument(
         "--bracket", action="store_true",
         help="first and last slices focused on the scene's nearest and farthest depths",
@@ -140,7 +143,7 @@ def main() -> None:
     for name, load in scenes.items():
         image, disparity = load()
         for n in args.slices:
-            for dof in (0.0, 1.0):
+            for dof in args.dof:
                 m = measure(image, disparity, n, dof, args.min_confidence, args.bracket)
                 rows[f"{name}-{n}-dof{dof:g}"] = m
                 ci, cs = m["confident_index"], m["confident_surface"]
@@ -153,6 +156,9 @@ def main() -> None:
                     flush=True,
                 )
     out = OUT.with_stem(OUT.stem + "_bracket") if args.bracket else OUT
+    if args.slices != [6, 12] or args.dof != [0.0, 1.0]:  # a held-out set of its own
+        n, dof = "-".join(map(str, args.slices)), "-".join(f"{d:g}" for d in args.dof)
+        out = out.with_stem(f"{out.stem}_{n}_dof{dof}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=1))
     if not args.bracket:
