@@ -139,6 +139,27 @@ def _five_samples(measure, peaks: np.ndarray, n: int = 8, noise: float = 0.0):
     return curves.max(0), own, at(-1), at(1), at(-2), at(2)
 
 
+def test_the_streamed_peak_keeps_the_slices_one_and_two_either_side():
+    """Slices arrive one at a time; what the fit needs of the best slice's surroundings must be
+    what the whole volume holds there (NaN beyond the stack)."""
+    import torch
+
+    from napari_focalfuse.core.surface import _Peak
+
+    volume = np.random.default_rng(3).random((7, 20, 30)).astype(np.float32)
+    peak = _Peak()
+    for z, measure in enumerate(volume):
+        peak.add(z, torch.from_numpy(measure))
+    best, own, before, after = peak.maps()
+    below, above = peak.two_away()
+    assert np.array_equal(own, volume.argmax(0)) and np.array_equal(best, volume.max(0))
+    padded = np.concatenate([np.full((2, 20, 30), np.nan), volume, np.full((2, 20, 30), np.nan)])
+    around = {k: np.take_along_axis(padded, own[None] + 2 + k, 0)[0] for k in (-2, -1, 1, 2)}
+    for k, streamed in ((-2, below), (1, after), (2, above)):
+        np.testing.assert_array_equal(streamed, around[k])
+    np.testing.assert_array_equal(before[own > 0], around[-1][own > 0])
+
+
 @pytest.mark.parametrize(
     ("measure", "wide"),
     [
