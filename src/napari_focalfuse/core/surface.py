@@ -229,8 +229,8 @@ def vertex_offset(
         depth = _end_vertex(best[end], inward[end], outer[end], exponent)
         offset[end] = np.where(own[end] == 0, depth, -depth)
     if two_away is not None:
-        wide = _wide_vertex(best, before, after, *two_away)
-        offset = np.where(np.isfinite(wide), wide, offset).astype(best.dtype)
+        five = _wide_vertex(best, before, after, *two_away)
+        offset = np.where(np.isfinite(five), five, offset).astype(best.dtype)
     return offset
 
 
