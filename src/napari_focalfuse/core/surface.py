@@ -251,11 +251,11 @@ def focus_curve_is_wide(
     says Gaussian. Pixels whose measure rises again two slices away count as steep.
     """
     tiny = np.float32(1e-12)
-    inside = np.flatnonzero(np.isfinite(below) & np.isfinite(above) & where)
-    if inside.size < 100:
+    usable = np.isfinite(below) & np.isfinite(above) & where
+    samples = _calibration_sample(usable, below, before, best, after, above)
+    if samples is None:
         return False
-    take = inside[:: max(1, inside.size // CALIBRATION_PIXELS)]
-    logs = [np.log(np.ravel(m)[take] + tiny) for m in (below, before, best, after, above)]
+    logs = [np.log(m + tiny) for m in samples]
     near, far = (logs[1] + logs[3]) / 2, (logs[0] + logs[4]) / 2
     return bool(np.median((logs[2] - near) / np.maximum(near - far, tiny)) <= WIDE_SHAPE)
 
@@ -302,15 +302,23 @@ def focus_curve_exponent(
     usable = (own > 0) & np.isfinite(after)
     if where is not None:
         usable &= where
-    inside = np.flatnonzero(usable)
-    if inside.size < 100:
+    samples = _calibration_sample(usable, best, own, before, after)
+    if samples is None:
         return 0.0
-    take = inside[:: max(1, inside.size // CALIBRATION_PIXELS)]
-    samples = tuple(np.ravel(a)[take] for a in (best, own, before, after))
     spreads = np.array([_vertex(*samples, exponent).std() * np.sqrt(12) for exponent in EXPONENTS])
     if spreads.max() < MIN_SPREAD:
         return 0.0
     return EXPONENTS[int(np.argmin(np.abs(spreads - 1.0)))]
+
+
+def _calibration_sample(usable: np.ndarray, *maps: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """The ``maps`` at the ``usable`` pixels, evenly strided to at most ``CALIBRATION_PIXELS``
+    (a stack-wide choice needs no more); None where under 100 pixels are usable."""
+    inside = np.flatnonzero(usable)
+    if inside.size < 100:
+        return None
+    take = inside[:: max(1, inside.size // CALIBRATION_PIXELS)]
+    return tuple(np.ravel(m)[take] for m in maps)
 
 
 def _transform(measure: np.ndarray, exponent: float) -> np.ndarray:
